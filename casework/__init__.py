@@ -1,0 +1,56 @@
+"""Casework: case management for leerplicht teams."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from config import load_config
+
+
+def create_app(config: dict | None = None, **overrides) -> Flask:
+    """Build the app: settings, extensions, blueprints. No database work, no side effects."""
+    app = Flask(__name__, instance_relative_config=False)
+    settings = dict(config) if config is not None else load_config()
+    settings.update(overrides)
+    app.config.update(settings)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("CASEWORK_SECRET_KEY ontbreekt.")
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{os.path.join(app.instance_path, 'casework.db')}"
+    elif app.config.get("QUEUE_BACKEND") == "sqlite" and not app.config.get("QUEUE_PATH"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    from .extensions import csrf, db, login_manager, queue
+
+    db.init_app(app)
+    queue.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in om verder te gaan."
+    login_manager.login_message_category = "info"
+
+    from . import auth  # noqa: F401  registers the user loader
+    from .letters import tasks  # noqa: F401  registers the queue tasks
+    from .formatting import format_datum, format_datum_tijd
+
+    app.jinja_env.filters["datum"] = format_datum
+    app.jinja_env.filters["datum_tijd"] = format_datum_tijd
+
+    from .api import api_bp
+    from .views import register_views
+
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+    register_views(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    from .access import install_route_policy
+
+    install_route_policy(app)
+    return app

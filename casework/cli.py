@@ -1,0 +1,132 @@
+"""flask --app casework <command>: db, demo, worker, tick, audit, letters."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+
+from config import PROJECT_ROOT
+
+
+def alembic_config():
+    from alembic.config import Config
+
+    cfg = Config(str(PROJECT_ROOT / "migrations" / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    return cfg
+
+
+def upgrade_database(revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.group("db")
+    def db_group():
+        """Database migrations (Alembic)."""
+
+    @db_group.command("upgrade")
+    @click.argument("revision", default="head")
+    def db_upgrade(revision):
+        """Create or migrate the database to the newest revision."""
+        upgrade_database(revision)
+        click.echo("Database is bijgewerkt.")
+
+    @db_group.command("downgrade")
+    @click.argument("revision", default="-1")
+    def db_downgrade(revision):
+        from alembic import command
+
+        command.downgrade(alembic_config(), revision)
+
+    @db_group.command("revision")
+    @click.option("-m", "--message", required=True)
+    @click.option("--autogenerate", is_flag=True)
+    def db_revision(message, autogenerate):
+        from alembic import command
+
+        command.revision(alembic_config(), message=message, autogenerate=autogenerate)
+
+    @app.cli.command("demo")
+    def demo_command():
+        """Load the demo data (idempotent)."""
+        from .demo import load_demo
+
+        summary = load_demo()
+        click.echo(summary)
+
+    @app.cli.command("worker")
+    @click.option("--workers", default=2, show_default=True)
+    def worker_command(workers):
+        """Render pending letters until stopped (Huey consumer)."""
+        from huey.consumer import Consumer
+
+        from .extensions import queue
+        from .services.letters import sweep_letters
+
+        with app.app_context():
+            sweep_letters(older_than_seconds=0)
+        click.echo(f"Brievenverwerker gestart met {workers} werkers.")
+        Consumer(queue.huey, workers=workers, worker_type="thread", periodic=True).run()
+
+    @app.cli.command("tick")
+    def tick_command():
+        """Fire time-driven events (herbeoordeling, expiry) and list what is overdue."""
+        from .services.scheduler import tick
+
+        for line in tick():
+            click.echo(line)
+
+    @app.cli.group("audit")
+    def audit_group():
+        """The audit trail."""
+
+    @audit_group.command("verify")
+    def audit_verify():
+        """Recompute every hash chain; exit 1 and name the first broken row."""
+        from .services.audit import verify_chains
+
+        result = verify_chains()
+        if result.ok:
+            click.echo(f"Audit trail in orde: {result.checked} regels gecontroleerd.")
+            return
+        bad = result.first_bad
+        click.echo(f"Audit trail gebroken: zaak {bad['case_id']}, regel {bad['seq']} "
+                   f"({result.checked} regels gecontroleerd).")
+        sys.exit(1)
+
+    @app.cli.group("letters")
+    def letters_group():
+        """Letters."""
+
+    @letters_group.command("sweep")
+    def letters_sweep():
+        """Re-enqueue letters still pending or failed."""
+        from .services.letters import sweep_letters
+
+        ids = sweep_letters(older_than_seconds=0)
+        click.echo(f"{len(ids)} brieven opnieuw in de wachtrij gezet.")
+
+    @letters_group.command("render-pending")
+    def letters_render_pending():
+        """Render every pending letter in this process (no worker needed)."""
+        from sqlalchemy import select
+
+        from .extensions import db
+        from .letters.tasks import render_letter_now
+        from .models import Letter
+
+        ids = list(db.session.scalars(select(Letter.id).where(Letter.status != "rendered")))
+        done = sum(1 for i in ids if _safe_render(render_letter_now, i) == "rendered")
+        click.echo(f"{done} van {len(ids)} brieven gemaakt.")
+
+
+def _safe_render(fn, letter_id):
+    try:
+        return fn(letter_id)
+    except Exception:  # noqa: BLE001 - recorded on the letter
+        return "failed"

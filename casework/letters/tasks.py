@@ -1,0 +1,61 @@
+"""The render task on the Huey queue, and the periodic sweep that makes sure no letter is lost."""
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+from casework.extensions import db, queue
+from casework.models import Letter, utcnow
+
+log = logging.getLogger(__name__)
+huey = queue.huey
+
+
+def render_letter_now(letter_id: int) -> str:
+    """Render one letter and store its PDF and SHA-256; returns the new status."""
+    from casework.letters.render import render_letter
+    from casework.services.letters import revive
+
+    letter = db.session.get(Letter, letter_id)
+    if letter is None or letter.status == "rendered":
+        return letter.status if letter else "missing"
+    try:
+        pdf, sha = render_letter(letter.kind, revive(letter.context))
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
+        db.session.rollback()
+        letter = db.session.get(Letter, letter_id)
+        letter.attempts += 1
+        letter.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        letter.status = "failed"
+        db.session.commit()
+        log.warning("brief %s niet gemaakt (poging %s): %s", letter_id, letter.attempts, exc)
+        raise
+    letter.pdf, letter.sha256, letter.status = pdf, sha, "rendered"
+    letter.attempts += 1
+    letter.last_error = None
+    letter.rendered_at = utcnow()
+    db.session.commit()
+    return "rendered"
+
+
+@huey.task(retries=3, retry_delay=10)
+def render_letter_task(letter_id: int) -> str:
+    with queue.app.app_context():
+        return render_letter_now(letter_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def sweep_task() -> None:
+    from casework.services.letters import sweep_letters
+
+    with queue.app.app_context():
+        sweep_letters()
+
+
+def enqueue_render(letter_id: int) -> None:
+    """Put a render on the queue; if the queue is down the sweep picks the letter up later."""
+    try:
+        render_letter_task(letter_id)
+    except Exception:  # noqa: BLE001
+        log.exception("brief %s niet in de wachtrij gezet; de sweep probeert het opnieuw", letter_id)

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .child import Child
+from .organisation import Organisation
+from .user import User
+
+CASE_TYPES = ("vrijstelling_5a", "verzuim")
+
+# Every state of every workflow; the workflow modules say which belong to which type.
+ALL_STATES = (
+    "kennisgeving_ontvangen", "niet_ontvankelijk", "in_behandeling", "advies_gevraagd",
+    "advies_uitgebracht", "vrijgesteld", "geen_vrijstelling", "herbeoordeling", "ingetrokken",
+    "beeindigd",
+    "ontvangen", "in_onderzoek", "vrijwillige_hulp", "halt", "verplicht_kader", "proces_verbaal",
+    "monitoring", "afgesloten",
+)
+
+# States in which no exemption period can exist yet (or any more).
+_NO_PERIOD_STATES = ("kennisgeving_ontvangen", "niet_ontvankelijk", "in_behandeling", "ingetrokken")
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(f"type IN {CASE_TYPES!r}", name="type"),
+        CheckConstraint(f"state IN {ALL_STATES!r}", name="state"),
+        CheckConstraint("einddatum IS NULL OR ingangsdatum IS NOT NULL", name="eind_na_ingang"),
+        CheckConstraint(
+            f"ingangsdatum IS NULL OR state NOT IN {_NO_PERIOD_STATES!r}", name="periode_in_staat"
+        ),
+        CheckConstraint("einddatum IS NULL OR einddatum >= ingangsdatum", name="eind_niet_voor_ingang"),
+        # One open case of a type per child: the service gives the clear message, this is the backstop.
+        Index(
+            "uq_cases_open_per_child", "child_id", "type", unique=True,
+            sqlite_where=text("is_open = 1"), postgresql_where=text("is_open"),
+        ),
+        Index("ix_cases_worklist", "gemeente_id", "is_open", "due_on"),
+        Index("ix_cases_state", "type", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    gemeente_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Nearest deadline of the current state; the work list sorts on it.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    # Relations that scope visibility (policy.py), kept as columns so lists filter in SQL.
+    deskundige_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    swv_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    toestemming: Mapped[bool | None] = mapped_column(Boolean)
+    # Exemption period; the scheduler queries these.
+    ingangsdatum: Mapped[date | None] = mapped_column(Date)
+    einddatum: Mapped[date | None] = mapped_column(Date, index=True)
+    herbeoordelingsdatum: Mapped[date | None] = mapped_column(Date, index=True)
+    # Type-specific fields; policy.visible_data() decides which a user may read.
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    child: Mapped[Child] = relationship()
+    gemeente: Mapped[Organisation] = relationship(foreign_keys=[gemeente_id])
+    deskundige: Mapped[User | None] = relationship(foreign_keys=[deskundige_id])
+    swv: Mapped[Organisation | None] = relationship(foreign_keys=[swv_id])
+
+    # Concurrent transitions: the UPDATE carries "WHERE version = n"; the loser gets a 409.
+    __mapper_args__ = {"version_id_col": version}
+
+
+class MedicalNote(Base):
+    """The deskundige's medical note: only the jeugdarts assigned to the case ever reads it."""
+
+    __tablename__ = "medical_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

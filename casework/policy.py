@@ -1,0 +1,284 @@
+"""Who may see and do what. Every list and detail query is scoped here, nowhere else.
+
+Invisible -> NotFound (404, existence is not revealed); visible but not allowed -> Forbidden (403).
+"""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+
+from .extensions import db
+from .models import (
+    Case, Child, Letter, Organisation, User, jgz_gemeenten, parent_children, swv_buren,
+    swv_gemeenten,
+)
+from .services.errors import Forbidden, NotFound
+from .workflows import get_workflow
+from .workflows.base import EventSpec
+
+# ------------------------------------------------------------------ organisations
+
+
+def gemeente_ids(user: User) -> list[int]:
+    """The gemeenten a user works for (LPA, beheerder: their own; jeugdarts/SWV: those served)."""
+    if user.role in ("leerplichtambtenaar", "beheerder"):
+        return [user.organisation_id] if user.organisation_id else []
+    if user.role == "jeugdarts":
+        q = select(jgz_gemeenten.c.gemeente_id).where(jgz_gemeenten.c.jgz_id == user.organisation_id)
+    elif user.role == "swv_adviseur":
+        q = select(swv_gemeenten.c.gemeente_id).where(swv_gemeenten.c.swv_id == user.organisation_id)
+    else:
+        return []
+    return list(db.session.scalars(q))
+
+
+def is_deskundige_for_gemeente(user_id: int, gemeente_id: int) -> bool:
+    q = select(User.id).join(jgz_gemeenten, jgz_gemeenten.c.jgz_id == User.organisation_id).where(
+        User.id == user_id, User.role == "jeugdarts", User.active.is_(True),
+        jgz_gemeenten.c.gemeente_id == gemeente_id,
+    )
+    return db.session.scalar(q) is not None
+
+
+def swv_ids_for_gemeente(gemeente_id: int) -> list[int]:
+    """The SWV(s) of the gemeente's region, then their neighbours."""
+    own = list(db.session.scalars(
+        select(swv_gemeenten.c.swv_id).where(swv_gemeenten.c.gemeente_id == gemeente_id)))
+    buren = list(db.session.scalars(
+        select(swv_buren.c.buur_id).where(swv_buren.c.swv_id.in_(own)))) if own else []
+    return own + [b for b in buren if b not in own]
+
+
+def is_swv_for_gemeente(swv_id: int, gemeente_id: int) -> bool:
+    return swv_id in swv_ids_for_gemeente(gemeente_id)
+
+
+def deskundigen_query(user: User) -> Select:
+    """Jeugdartsen of the JGZ organisations serving the LPA's gemeenten."""
+    if user.role != "leerplichtambtenaar":
+        return select(User).where(false())
+    return (
+        select(User)
+        .join(jgz_gemeenten, jgz_gemeenten.c.jgz_id == User.organisation_id)
+        .where(User.role == "jeugdarts", User.active.is_(True),
+               jgz_gemeenten.c.gemeente_id.in_(gemeente_ids(user)))
+        .distinct()
+        .order_by(User.naam)
+    )
+
+
+# ------------------------------------------------------------------ children
+
+
+def child_scope(user: User) -> ColumnElement[bool]:
+    if user.role == "leerplichtambtenaar":
+        return Child.gemeente_id.in_(gemeente_ids(user))
+    if user.role == "ouder":
+        return Child.id.in_(select(parent_children.c.child_id).where(parent_children.c.user_id == user.id))
+    if user.role == "school":
+        return Child.school_id == user.organisation_id
+    return false()
+
+
+def may_file_for_child(user: User, child: Child) -> bool:
+    """Ouder for an own child, LPA for a child living in one of its gemeenten."""
+    if user.role not in ("ouder", "leerplichtambtenaar"):
+        return False
+    return db.session.scalar(select(exists().where(Child.id == child.id, child_scope(user)))) or False
+
+
+def get_child_for(user: User, child_id: int) -> Child:
+    child = db.session.scalar(select(Child).where(Child.id == child_id, child_scope(user)))
+    if child is None:
+        raise NotFound("Dit kind is niet gevonden.")
+    return child
+
+
+# ------------------------------------------------------------------ cases
+
+
+def case_scope(user: User) -> ColumnElement[bool]:
+    """The SQL condition for the cases this user may see at all."""
+    if user.role == "leerplichtambtenaar":
+        return Case.gemeente_id.in_(gemeente_ids(user))
+    if user.role == "jeugdarts":
+        return Case.deskundige_id == user.id
+    if user.role == "swv_adviseur":
+        return Case.swv_id == user.organisation_id
+    if user.role == "ouder":
+        return Case.child_id.in_(
+            select(parent_children.c.child_id).where(parent_children.c.user_id == user.id))
+    return false()
+
+
+def visible_cases(user: User) -> Select:
+    return select(Case).where(case_scope(user))
+
+
+def get_case_for(user: User, case_id: int) -> Case:
+    q = select(Case).where(Case.id == case_id, case_scope(user))
+    case = db.session.scalar(q)
+    if case is None:
+        raise NotFound("Deze zaak is niet gevonden.")
+    return case
+
+
+def may_fire(user: User, case: Case, spec: EventSpec) -> bool:
+    """Whether this user's role fires this event; seeing the case already proves the relation."""
+    return user.role in spec.roles
+
+
+def available_events(user: User, case: Case) -> list[str]:
+    wf = get_workflow(case.type)
+    return [e.name for e in wf.events_from(case.state) if may_fire(user, case, e)]
+
+
+def ensure_may_fire(user: User, case: Case, spec: EventSpec) -> None:
+    if not may_fire(user, case, spec):
+        raise Forbidden(f"U mag de stap '{spec.label}' niet uitvoeren in deze zaak.")
+
+
+def sees_identity(user: User, case: Case) -> bool:
+    """The SWV adviser sees who the child is only with toestemming; the others who see the case do."""
+    if user.role == "swv_adviseur":
+        return bool(case.toestemming)
+    return True
+
+
+def may_see_medical_note(user: User, case: Case) -> bool:
+    return user.role == "jeugdarts" and case.deskundige_id == user.id
+
+
+def may_view_audit(user: User, case: Case) -> bool:
+    if user.role == "beheerder":
+        return case.gemeente_id in gemeente_ids(user)
+    return user.role == "leerplichtambtenaar" and case.gemeente_id in gemeente_ids(user)
+
+
+def audit_case_for(user: User, case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not may_view_audit(user, case):
+        raise NotFound("Deze zaak is niet gevonden.")
+    return case
+
+
+# Which keys of case.data each role reads. The medical note is not in data at all.
+_DATA_FIELDS = {
+    "leerplichtambtenaar": None,  # everything in data except what is excluded below
+    "jeugdarts": None,
+    "ouder": {
+        "schooljaar", "toelichting", "eerder_vrijgesteld", "ontvangen_op", "te_laat",
+        "reden_niet_ontvankelijk", "aanvullen_voor", "aanvulling", "toestemming_door", "advies",
+        "advies_soort", "mogelijkheden", "geschikt", "reden_beeindiging", "toelichting_beeindiging",
+        "beeindigd_op", "ingetrokken_op", "advies_voor",
+    },
+    "swv_adviseur": {
+        "schooljaar", "samenvatting", "toestemming_door", "advies_gevraagd_op", "advies_voor",
+        "advies", "advies_soort", "mogelijkheden",
+    },
+}
+_EXCLUDED = {"leerplichtambtenaar": {"weging_advies"}, "jeugdarts": set()}
+
+
+def visible_data(user: User, case: Case) -> dict:
+    allowed = _DATA_FIELDS.get(user.role, set())
+    data = dict(case.data or {})
+    if allowed is None:
+        data = {k: v for k, v in data.items() if k not in _EXCLUDED.get(user.role, set())}
+    else:
+        data = {k: v for k, v in data.items() if k in allowed}
+    if user.role in ("leerplichtambtenaar", "jeugdarts", "ouder"):
+        for key in ("ingangsdatum", "einddatum", "herbeoordelingsdatum"):
+            value = getattr(case, key)
+            data[key] = value.isoformat() if value else None
+    if user.role in ("leerplichtambtenaar", "jeugdarts"):
+        data["deskundige_id"] = case.deskundige_id
+        data["swv_id"] = case.swv_id
+    if user.role in ("leerplichtambtenaar", "jeugdarts", "swv_adviseur", "ouder"):
+        data["toestemming"] = case.toestemming
+    return data
+
+
+# ------------------------------------------------------------------ letters
+
+
+def letter_scope(user: User) -> ColumnElement[bool]:
+    """Letters a user may open, on top of seeing the case."""
+    if user.role == "leerplichtambtenaar":
+        return true()
+    if user.role == "ouder":
+        return and_(Letter.recipient_role == "ouder",
+                    or_(Letter.recipient_user_id == user.id, Letter.recipient_user_id.is_(None)))
+    if user.role == "jeugdarts":
+        return and_(Letter.recipient_role == "deskundige", Letter.recipient_user_id == user.id)
+    if user.role == "swv_adviseur":
+        return and_(Letter.recipient_role == "swv", Letter.recipient_org_id == user.organisation_id)
+    if user.role == "school":
+        return and_(Letter.recipient_role == "school", Letter.recipient_org_id == user.organisation_id)
+    return false()
+
+
+def letters_for(user: User, case: Case) -> list[Letter]:
+    q = select(Letter).where(Letter.case_id == case.id, letter_scope(user)).order_by(Letter.id)
+    return list(db.session.scalars(q))
+
+
+def get_letter_for(user: User, letter_id: int) -> Letter:
+    q = (select(Letter).join(Case, Case.id == Letter.case_id)
+         .where(Letter.id == letter_id, case_scope(user), letter_scope(user)))
+    letter = db.session.scalar(q)
+    if letter is None:
+        raise NotFound("Deze brief is niet gevonden.")
+    return letter
+
+
+# ------------------------------------------------------------------ organisations list
+
+
+def organisations_query(kind: str | None) -> Select:
+    q = select(Organisation).order_by(Organisation.naam)
+    return q.where(Organisation.kind == kind) if kind else q
+
+
+# ------------------------------------------------------------------ routes
+# Every endpoint of the app and who may reach it: PUBLIC, AUTHENTICATED or a set of roles.
+# access.py applies it before every request; an endpoint missing here answers 404, and a test
+# fails when a route exists that this table does not cover.
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+_ALL = AUTHENTICATED
+_LPA = frozenset({"leerplichtambtenaar"})
+_CASE_ROLES = frozenset({"leerplichtambtenaar", "jeugdarts", "swv_adviseur", "ouder"})
+
+ROUTE_RULES: dict[str, str | frozenset[str]] = {
+    # health and sign-in
+    "api.healthz": PUBLIC,
+    "api.create_token": PUBLIC,
+    "api.openapi": PUBLIC,
+    "api.revoke_token": _ALL,
+    # cases
+    "api.list_cases": _ALL,
+    "api.create_case": frozenset({"ouder", "leerplichtambtenaar", "school"}),
+    "api.get_case": _ALL,
+    "api.fire_event": _ALL,
+    "api.case_audit": frozenset({"leerplichtambtenaar", "beheerder"}),
+    # letters
+    "api.get_letter": _ALL,
+    "api.get_letter_pdf": _ALL,
+    # reference data
+    "api.list_children": _ALL,
+    "api.create_child": frozenset({"leerplichtambtenaar", "beheerder"}),
+    "api.list_organisations": _ALL,
+    "api.list_deskundigen": _LPA,
+    "api.audit_verify": frozenset({"beheerder"}),
+    # web UI
+    "auth.login": PUBLIC,
+    "auth.logout": _ALL,
+    "web.home": _ALL,
+    "web.cases": _CASE_ROLES,
+    "web.case_detail": _CASE_ROLES,
+    "web.fire_event": _CASE_ROLES,
+    "web.new_kennisgeving": frozenset({"ouder", "leerplichtambtenaar"}),
+    "web.letter_pdf": _CASE_ROLES,
+    "web.children": frozenset({"ouder", "leerplichtambtenaar"}),
+    "web.audit": frozenset({"beheerder"}),
+}

@@ -1,0 +1,204 @@
+"""The one way a case changes: fire(). Checks, state, audit row and letters in one transaction."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from transitions import MachineError
+
+from casework import policy
+from casework.extensions import db
+from casework.models import Case, Child, MedicalNote, User, utcnow
+from casework.workflows import WORKFLOWS, get_workflow
+from casework.workflows.base import NEW, SYSTEM_ROLE, GuardContext
+
+from . import audit
+from .errors import BadRequest, Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from .letters import record_letters
+
+_TYPE_ERRORS = ("_type", "_parsing", "json_invalid")
+
+_MESSAGES = {
+    "missing": "Dit veld is verplicht.",
+    "string_too_short": "Dit veld mag niet leeg zijn.",
+    "bool_type": "Kies ja of nee (true of false).",
+    "bool_parsing": "Kies ja of nee (true of false).",
+    "int_type": "Vul een geheel getal in.",
+    "int_parsing": "Vul een geheel getal in.",
+    "date_type": "Vul een datum in als JJJJ-MM-DD.",
+    "date_parsing": "Vul een datum in als JJJJ-MM-DD.",
+    "date_from_datetime_parsing": "Vul een datum in als JJJJ-MM-DD.",
+    "string_type": "Vul tekst in.",
+    "list_type": "Geef een lijst.",
+    "literal_error": "Kies een van de toegestane waarden.",
+}
+
+
+def validation_error(exc: ValidationError) -> BadRequest | ValidationFailed:
+    """Pydantic errors in Dutch, per field. Wrong types are a 400, missing or invalid values a 422."""
+    fields: dict[str, list[str]] = {}
+    wrong_type = False
+    for err in exc.errors():
+        name = ".".join(str(p) for p in err["loc"]) or "body"
+        kind = err["type"]
+        wrong_type |= kind.endswith(_TYPE_ERRORS) and kind not in ("date_from_datetime_parsing",)
+        if kind == "literal_error":
+            allowed = err.get("ctx", {}).get("expected", "")
+            message = f"Kies een van: {allowed}."
+        elif kind == "value_error":
+            message = str(err.get("ctx", {}).get("error", err["msg"]))
+        else:
+            message = _MESSAGES.get(kind, "Deze waarde is niet geldig.")
+        fields.setdefault(name, []).append(message)
+    cls = BadRequest if wrong_type else ValidationFailed
+    return cls("Niet alle gegevens zijn goed ingevuld. Kijk de velden na.", fields)
+
+
+def parse_payload(model: type[BaseModel], data: dict | str | bytes | BaseModel) -> BaseModel:
+    if isinstance(data, model):
+        return data
+    try:
+        if isinstance(data, (str, bytes)):
+            return model.model_validate_json(data)
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def _settings() -> dict:
+    return current_app.config
+
+
+def _today() -> date:
+    return date.today()
+
+
+def _run_guards(spec, ctx: GuardContext) -> None:
+    errors: dict[str, list[str]] = {}
+    for guard in spec.guards:
+        for name, message in (guard(ctx) or {}).items():
+            errors.setdefault(name, []).append(message)
+    if errors:
+        first = next(iter(errors.values()))[0]
+        raise ValidationFailed(first, errors)
+
+
+def _update_due(case: Case) -> None:
+    deadlines = get_workflow(case.type).deadlines(case, _settings())
+    case.due_on = min((due for _, due in deadlines), default=None)
+
+
+def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_role: str,
+                payload: BaseModel) -> None:
+    """State change, audit row and letters; the caller's transaction holds them together."""
+    wf = get_workflow(case.type)
+    from_state = case.state
+    chosen = spec.dest(ctx) if callable(spec.dest) else spec.dest
+    try:
+        ok = wf.machine.events[spec.name].trigger(case, chosen_dest=chosen)
+    except MachineError:
+        raise InvalidTransition(_wrong_state_message(wf, case, spec)) from None
+    if not ok:  # conditions only choose the destination; guards ran before
+        raise InvalidTransition(_wrong_state_message(wf, case, spec))
+    if spec.apply:
+        spec.apply(ctx)
+    case.is_open = case.state not in wf.terminal
+    case.updated_at = utcnow()
+    _update_due(case)
+    if case.id is None:
+        db.session.add(case)
+        db.session.flush()
+        case.reference = f"{wf.reference_prefix}-{case.created_at.year}-{case.id:05d}"
+    payload_dump = payload.model_dump(mode="json")
+    if "medische_notitie" in payload_dump:  # the digest covers it; the note itself lives apart
+        note = payload_dump["medische_notitie"]
+        if note:
+            db.session.add(MedicalNote(case_id=case.id, author_id=actor.id, text=note))
+    db.session.flush()
+    # Relations may have changed through their id columns; reload them for the letters.
+    db.session.expire(case, ["swv", "deskundige"])
+    row = audit.append_audit(case.id, spec.name, None if from_state == NEW else from_state,
+                             case.state, actor.id if actor else None, actor_role, payload_dump)
+    db.session.flush()
+    record_letters(case, spec, actor, row.seq, ctx.today)
+
+
+def _wrong_state_message(wf, case, spec) -> str:
+    return (f"De stap '{spec.label}' kan niet nu: de zaak staat op "
+            f"'{wf.state_label(case.state)}'.")
+
+
+def open_case(actor: User, case_type: str, data: dict | str | bytes | BaseModel) -> Case:
+    """The opening event (dien_in) of a new case."""
+    wf = WORKFLOWS.get(case_type)
+    if wf is None:
+        raise ValidationFailed("Onbekend soort zaak.", {"type": [f"Kies een van: {', '.join(WORKFLOWS)}."]})
+    spec = wf.events[wf.open_event]
+    if actor.role not in spec.roles:
+        raise Forbidden("U mag dit soort zaak niet indienen.")
+    payload = parse_payload(spec.payload, data)
+    child = db.session.get(Child, payload.child_id)
+    case = Case(type=case_type, state=NEW, child=child, gemeente_id=child.gemeente_id if child else None,
+                data={}, version=1, is_open=True, created_at=utcnow())
+    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
+    _run_guards(spec, ctx)
+    existing = db.session.scalar(select(Case).where(
+        Case.child_id == child.id, Case.type == case_type, Case.is_open.is_(True)))
+    if existing is not None:
+        raise Conflict(
+            f"Voor dit kind loopt al een zaak ({existing.reference}). "
+            "Een nieuwe kennisgeving kan pas als die zaak is afgerond.",
+            open_case_id=existing.id, open_case_reference=existing.reference)
+    try:
+        _transition(case, spec, ctx, actor, actor.role, payload)
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("Voor dit kind is zojuist al een zaak ingediend.") from None
+    return case
+
+
+def fire(case: Case, event: str, *, actor: User | None, data=None,
+         expected_version: int | None = None) -> Case:
+    """Fire an event on a case the actor may see. actor None means the scheduler."""
+    wf = get_workflow(case.type)
+    spec = wf.events.get(event)
+    if spec is None:
+        raise NotFound(f"De stap '{event}' bestaat niet voor dit soort zaak.")
+    actor_role = actor.role if actor else SYSTEM_ROLE
+    if actor is not None:
+        policy.ensure_may_fire(actor, case, spec)
+    elif SYSTEM_ROLE not in spec.roles:
+        raise Forbidden("Deze stap kan niet automatisch.")
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict("De zaak is intussen gewijzigd. Laad de zaak opnieuw en probeer het nog eens.")
+    if case.state not in spec.sources:
+        raise InvalidTransition(_wrong_state_message(wf, case, spec))
+    payload = parse_payload(spec.payload, data if data is not None else {})
+    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
+    _run_guards(spec, ctx)
+    try:
+        _transition(case, spec, ctx, actor, actor_role, payload)
+    except (StaleDataError, IntegrityError, OperationalError) as exc:
+        db.session.rollback()
+        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+            raise
+        raise Conflict("Iemand anders heeft deze zaak net gewijzigd. Laad de zaak opnieuw.") from None
+    return case
+
+
+def commit() -> None:
+    """The request boundary: one commit; a lost race becomes a 409 and nothing of it is written."""
+    try:
+        db.session.commit()
+    except (StaleDataError, IntegrityError) as exc:
+        db.session.rollback()
+        raise Conflict("Iemand anders heeft deze zaak net gewijzigd. Laad de zaak opnieuw.") from exc
+    except OperationalError as exc:
+        db.session.rollback()
+        if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
+            raise Conflict("Iemand anders heeft deze zaak net gewijzigd. Laad de zaak opnieuw.") from exc
+        raise

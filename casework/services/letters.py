@@ -1,0 +1,159 @@
+"""Letters: recorded as pending with the event, enqueued after commit, rendered by the worker."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from casework.extensions import db, queue
+from casework.models import Case, Letter, User, utcnow
+from casework.workflows import get_workflow
+from casework.workflows.base import EventSpec
+
+_PENDING_KEY = "casework_letters_to_enqueue"
+
+
+def _address_lines(*lines: str) -> list[str]:
+    return [line for line in lines if line]
+
+
+def _recipients(case: Case, role: str) -> list[dict]:
+    """Who gets the letter: {role, user_id, org_id, naam, adres_regels}."""
+    if role == "ouder":
+        child = case.child
+        parents = sorted(child.parents, key=lambda u: u.id)
+        if not parents:  # a paper notice for a family without a portal account
+            return [{"role": "ouder", "user_id": None, "org_id": None,
+                     "naam": f"De ouder(s)/verzorger(s) van {child.naam}",
+                     "adres_regels": _address_lines(child.adres, child.postcode_plaats)}]
+        return [{"role": "ouder", "user_id": p.id, "org_id": None, "naam": p.naam,
+                 "adres_regels": _address_lines(p.adres or child.adres,
+                                                p.postcode_plaats or child.postcode_plaats)}
+                for p in parents]
+    if role == "deskundige" and case.deskundige:
+        arts = case.deskundige
+        org = arts.organisation
+        return [{"role": "deskundige", "user_id": arts.id, "org_id": arts.organisation_id,
+                 "naam": f"{arts.naam}, {org.naam}" if org else arts.naam,
+                 "adres_regels": _address_lines(org.adres, org.postcode_plaats) if org else []}]
+    if role == "swv" and case.swv:
+        swv = case.swv
+        return [{"role": "swv", "user_id": None, "org_id": swv.id,
+                 "naam": f"{swv.naam}, t.a.v. de adviseur onderwijskundig perspectief",
+                 "adres_regels": _address_lines(swv.adres, swv.postcode_plaats)}]
+    return []
+
+
+def _afzender(case: Case, actor: User | None) -> dict:
+    if actor is not None and actor.role in ("leerplichtambtenaar", "jeugdarts", "swv_adviseur"):
+        org = actor.organisation
+        functie = actor.functie or {"leerplichtambtenaar": "Leerplichtambtenaar",
+                                    "jeugdarts": "Jeugdarts", "swv_adviseur": "Adviseur"}[actor.role]
+        return {"naam": actor.naam, "functie": f"{functie}, {org.naam}" if org else functie,
+                "telefoon": actor.telefoon or (org.telefoon if org else ""), "email": actor.email}
+    lpa = db.session.scalar(
+        select(User).where(User.organisation_id == case.gemeente_id, User.active.is_(True),
+                           User.role == "leerplichtambtenaar").order_by(User.id).limit(1))
+    gemeente = case.gemeente
+    if lpa is not None:
+        return {"naam": lpa.naam, "functie": f"Leerplichtambtenaar, {gemeente.naam}",
+                "telefoon": lpa.telefoon or gemeente.telefoon, "email": lpa.email}
+    return {"naam": "Team Leerplicht", "functie": gemeente.naam, "telefoon": gemeente.telefoon,
+            "email": gemeente.email}
+
+
+def letter_context(case: Case, kind: str, recipient: dict, actor: User | None, today: date) -> dict:
+    """Plain values for the template, limited to what this recipient may see."""
+    g = case.gemeente
+    child = case.child
+    anonymous = recipient["role"] == "swv" and not case.toestemming
+    facts = get_workflow(case.type).letter_facts(kind, case, recipient)
+    context = {
+        "gemeente": {"naam": g.naam, "adres": g.adres, "postcode_plaats": g.postcode_plaats,
+                     "telefoon": g.telefoon, "email": g.email},
+        "datum": today,
+        "kenmerk": case.reference,
+        "ontvanger": {"naam": recipient["naam"], "adres_regels": recipient["adres_regels"]},
+        "afzender": _afzender(case, actor),
+        "kind": None if anonymous else {"voornaam": child.voornaam, "achternaam": child.achternaam,
+                                        "geboortedatum": child.geboortedatum},
+        **facts,
+    }
+    return _jsonable(context)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date):
+        return {"__date__": value.isoformat()}
+    return value
+
+
+def revive(value):
+    """Turn stored context back into template values (dates as dates)."""
+    if isinstance(value, dict):
+        if set(value) == {"__date__"}:
+            return date.fromisoformat(value["__date__"])
+        return {k: revive(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [revive(v) for v in value]
+    return value
+
+
+def record_letters(case: Case, spec: EventSpec, actor: User | None, audit_seq: int,
+                   today: date) -> list[Letter]:
+    letters = []
+    for letter_spec in spec.letters:
+        if letter_spec.when is not None and not letter_spec.when(case):
+            continue
+        for recipient in _recipients(case, letter_spec.recipient):
+            letter = Letter(
+                case_id=case.id, audit_seq=audit_seq, kind=letter_spec.kind,
+                recipient_role=recipient["role"], recipient_user_id=recipient["user_id"],
+                recipient_org_id=recipient["org_id"], status="pending",
+                context=letter_context(case, letter_spec.kind, recipient, actor, today),
+            )
+            db.session.add(letter)
+            letters.append(letter)
+    db.session.flush()
+    db.session.info.setdefault(_PENDING_KEY, []).extend(letter.id for letter in letters)
+    return letters
+
+
+# ---------------------------------------------------------------- after commit: enqueue
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_after_commit(session: Session) -> None:
+    ids = session.info.pop(_PENDING_KEY, [])
+    if ids:
+        from casework.letters.tasks import enqueue_render
+
+        for letter_id in ids:
+            enqueue_render(letter_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def sweep_letters(older_than_seconds: int = 60, max_attempts: int | None = None) -> list[int]:
+    """Re-enqueue letters still pending (e.g. after a crash) and failed ones with tries left."""
+    from casework.letters.tasks import enqueue_render
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    limit = max_attempts or queue.app.config["LETTER_MAX_ATTEMPTS"]
+    ids = list(db.session.scalars(
+        select(Letter.id).where(Letter.status.in_(("pending", "failed")), Letter.attempts < limit,
+                                Letter.created_at <= cutoff).order_by(Letter.id)))
+    if ids:
+        db.session.execute(update(Letter).where(Letter.id.in_(ids), Letter.status == "failed")
+                           .values(status="pending"))
+        db.session.commit()
+    for letter_id in ids:
+        enqueue_render(letter_id)
+    return ids

@@ -1,0 +1,56 @@
+"""Time-driven events: the scheduler is an actor like any other and goes through fire()."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from casework.extensions import db
+from casework.models import Case
+
+from .cases import commit, fire
+from .errors import DomainError
+
+
+def tick(today: date | None = None) -> list[str]:
+    """Expire exemptions past their end date, start herbeoordelingen that are near; report overdue.
+
+    Each case commits on its own, so running twice does nothing more and one bad case stops nothing.
+    """
+    today = today or date.today()
+    lead = timedelta(days=current_app.config["HERBEOORDELING_LEAD_DAYS"])
+    lines: list[str] = []
+
+    expired = list(db.session.scalars(
+        select(Case.id).where(Case.type == "vrijstelling_5a",
+                              Case.state.in_(("vrijgesteld", "herbeoordeling")),
+                              Case.einddatum.is_not(None), Case.einddatum < today).order_by(Case.id)))
+    for case_id in expired:
+        lines.append(_fire_one(case_id, "beeindig", {"reden": "verlopen"}, "beëindigd (verlopen)"))
+
+    due = list(db.session.scalars(
+        select(Case.id).where(Case.type == "vrijstelling_5a", Case.state == "vrijgesteld",
+                              Case.herbeoordelingsdatum.is_not(None),
+                              Case.herbeoordelingsdatum <= today + lead).order_by(Case.id)))
+    for case_id in due:
+        lines.append(_fire_one(case_id, "start_herbeoordeling", {}, "herbeoordeling gestart"))
+
+    overdue = Counter(db.session.execute(
+        select(Case.type, Case.state).where(Case.is_open.is_(True), Case.due_on < today)).all())
+    for (case_type, state), n in sorted(overdue.items()):
+        lines.append(f"Over tijd: {n} zaak/zaken {case_type} in '{state}'.")
+    lines.append(f"Klaar: {len(expired)} beëindigd, {len(due)} herbeoordeling(en) gestart.")
+    return lines
+
+
+def _fire_one(case_id: int, event: str, data: dict, done: str) -> str:
+    case = db.session.get(Case, case_id)
+    try:
+        fire(case, event, actor=None, data=data)
+        commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return f"Zaak {case_id}: niet gelukt ({exc.message})."
+    return f"Zaak {case.reference}: {done}."

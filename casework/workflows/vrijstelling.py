@@ -1,0 +1,414 @@
+"""Vrijstelling 5 onder a (art. 5 onder a Leerplichtwet 1969), as in domain.md workflow 1."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .base import (
+    NEW, SYSTEM_ROLE, EventSpec, GuardContext, LetterSpec, Payload, Workflow, add_months, age_on,
+)
+
+CASE_TYPE = "vrijstelling_5a"
+
+STATES = {
+    "kennisgeving_ontvangen": "Kennisgeving ontvangen",
+    "niet_ontvankelijk": "Niet-ontvankelijk: aanvulling nodig",
+    "in_behandeling": "In behandeling",
+    "advies_gevraagd": "Advies gevraagd aan samenwerkingsverband",
+    "advies_uitgebracht": "Advies ontvangen",
+    "vrijgesteld": "Vrijgesteld",
+    "geen_vrijstelling": "Geen vrijstelling",
+    "herbeoordeling": "Herbeoordeling",
+    "ingetrokken": "Ingetrokken",
+    "beeindigd": "Beëindigd",
+}
+TERMINAL = frozenset({"ingetrokken", "beeindigd"})
+
+BEEINDIG_REDENEN = ("verlopen", "ingeschreven_op_school", "verhuisd", "einde_leerplicht", "anders")
+
+_SCHOOLJAAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+# ---------------------------------------------------------------- payloads
+
+class DienIn(Payload):
+    child_id: int
+    schooljaar: str
+    toelichting: str = ""
+    eerder_vrijgesteld: bool = False
+    ontvangen_op: date | None = None
+
+    @field_validator("schooljaar")
+    @classmethod
+    def _schooljaar(cls, value: str) -> str:
+        match = _SCHOOLJAAR.match(value)
+        if not match or int(match[2]) != int(match[1]) + 1:
+            raise ValueError("Vul het schooljaar in als 2027-2028.")
+        return value
+
+
+class NeemInBehandeling(Payload):
+    deskundige_id: int
+    motivering_te_laat: str | None = None
+
+
+class VerklaarNietOntvankelijk(Payload):
+    reden: str = Field(min_length=1)
+
+
+class VulAan(Payload):
+    aanvulling: str = Field(min_length=1)
+
+
+class VraagAdvies(Payload):
+    swv_id: int
+    toestemming: bool
+    toestemming_door: Literal["ouder", "jongere"] | None = None
+    samenvatting: str = Field(min_length=1)
+
+
+class BrengAdviesUit(Payload):
+    advies: str = Field(min_length=1)
+    soort: Literal["persoonlijk", "algemeen"]
+    mogelijkheden: list[str] = []
+
+
+class GeefVerklaring(Payload):
+    geschikt: bool
+    weging_advies: str = Field(min_length=1)
+    verklaringsdatum: date
+    niet_behandelend_arts: bool
+    ingangsdatum: date | None = None
+    einddatum: date | None = None
+    herbeoordelingsdatum: date | None = None
+    medische_notitie: str | None = None
+
+
+class StartHerbeoordeling(Payload):
+    pass
+
+
+class Beeindig(Payload):
+    reden: Literal["verlopen", "ingeschreven_op_school", "verhuisd", "einde_leerplicht", "anders"]
+    toelichting: str | None = None
+
+
+class TrekIn(Payload):
+    reden: str | None = None
+
+
+# ---------------------------------------------------------------- rules
+
+def leerplicht_start(geboortedatum: date) -> date:
+    """Leerplichtig from the first day of the month after the 5th birthday."""
+    fifth = date(geboortedatum.year + 5, geboortedatum.month, 1)
+    return add_months(fifth, 1)
+
+
+def kennisgeving_deadline(geboortedatum: date, schooljaar: str) -> date:
+    """Last day the notice is on time (art. 6): a month before leerplicht starts, else before 1 July."""
+    first_year = int(schooljaar[:4])
+    july_first = date(first_year, 7, 1)
+    start = leerplicht_start(geboortedatum)
+    if start > july_first:
+        return add_months(start, -1)
+    return july_first - timedelta(days=1)
+
+
+def _guard_child_visible(ctx: GuardContext):
+    from casework import policy
+
+    if ctx.case.child is None or not policy.may_file_for_child(ctx.actor, ctx.case.child):
+        return {"child_id": "Dit kind is niet gevonden, of u mag voor dit kind geen kennisgeving doen."}
+    return None
+
+
+def _guard_ontvangen_op(ctx: GuardContext):
+    received = ctx.payload.ontvangen_op
+    if received is None:
+        return None
+    if ctx.actor.role != "leerplichtambtenaar":
+        return {"ontvangen_op": "Alleen de leerplichtambtenaar vult de ontvangstdatum van een papieren kennisgeving in."}
+    if received > ctx.today:
+        return {"ontvangen_op": "De ontvangstdatum kan niet in de toekomst liggen."}
+    return None
+
+
+def _guard_motivering_te_laat(ctx: GuardContext):
+    if ctx.case.data.get("te_laat") and not (ctx.payload.motivering_te_laat or "").strip():
+        return {"motivering_te_laat": "De kennisgeving kwam te laat binnen: schrijf op waarom u haar toch in behandeling neemt."}
+    return None
+
+
+def _guard_deskundige(ctx: GuardContext):
+    from casework import policy
+
+    if not policy.is_deskundige_for_gemeente(ctx.payload.deskundige_id, ctx.case.gemeente_id):
+        return {"deskundige_id": "Kies een jeugdarts van een JGZ-organisatie die voor deze gemeente werkt."}
+    return None
+
+
+def _guard_swv(ctx: GuardContext):
+    from casework import policy
+
+    if not policy.is_swv_for_gemeente(ctx.payload.swv_id, ctx.case.gemeente_id):
+        return {"swv_id": "Kies het samenwerkingsverband van de regio van het kind, of een naburig samenwerkingsverband."}
+    return None
+
+
+def _guard_toestemming(ctx: GuardContext):
+    p = ctx.payload
+    if not p.toestemming:
+        return None
+    if p.toestemming_door is None:
+        return {"toestemming_door": "Vul in wie toestemming gaf: de ouder of de jongere."}
+    if p.toestemming_door == "jongere" and age_on(ctx.case.child.geboortedatum, ctx.today) < 16:
+        return {"toestemming_door": "Een jongere kan pas vanaf 16 jaar zelf toestemming geven. Vraag de ouder om toestemming."}
+    return None
+
+
+def _guard_advies_soort(ctx: GuardContext):
+    if ctx.payload.soort == "persoonlijk" and not ctx.case.toestemming:
+        return {"soort": "Zonder toestemming mag alleen een algemeen advies worden gegeven, geen persoonlijk advies."}
+    return None
+
+
+def _guard_verklaring(ctx: GuardContext):
+    p = ctx.payload
+    errors: dict[str, str] = {}
+    if not p.niet_behandelend_arts:
+        errors["niet_behandelend_arts"] = "De verklaring moet komen van een deskundige die niet de behandelend arts van het kind is."
+    if p.verklaringsdatum > ctx.today:
+        errors["verklaringsdatum"] = "De datum van de verklaring kan niet in de toekomst liggen."
+    elif p.verklaringsdatum < add_months(ctx.today, -3):
+        errors["verklaringsdatum"] = "De verklaring is ouder dan 3 maanden. Een nieuwe verklaring is nodig."
+    if not p.geschikt:
+        max_months = ctx.case.gemeente.max_herbeoordeling_maanden or ctx.settings["MAX_HERBEOORDELING_MAANDEN"]
+        if p.ingangsdatum is None:
+            errors["ingangsdatum"] = "Vul de datum in waarop de vrijstelling ingaat."
+        if p.herbeoordelingsdatum is None:
+            errors["herbeoordelingsdatum"] = "Vul de datum van de herbeoordeling in."
+        if p.ingangsdatum and p.einddatum and p.einddatum < p.ingangsdatum:
+            errors["einddatum"] = "De einddatum kan niet voor de ingangsdatum liggen."
+        if p.ingangsdatum and p.herbeoordelingsdatum:
+            if p.herbeoordelingsdatum <= p.ingangsdatum:
+                errors["herbeoordelingsdatum"] = "De herbeoordeling moet na de ingangsdatum liggen."
+            elif p.einddatum and p.herbeoordelingsdatum > p.einddatum:
+                errors["herbeoordelingsdatum"] = "De herbeoordeling kan niet na de einddatum liggen."
+            elif p.herbeoordelingsdatum > add_months(p.ingangsdatum, max_months):
+                errors["herbeoordelingsdatum"] = (
+                    f"De herbeoordeling mag hoogstens {max_months} maanden na de ingangsdatum liggen."
+                )
+    return errors or None
+
+
+def _guard_beeindig(ctx: GuardContext):
+    if ctx.payload.reden == "anders" and not (ctx.payload.toelichting or "").strip():
+        return {"toelichting": "Bij reden 'anders' is een toelichting nodig."}
+    return None
+
+
+# ---------------------------------------------------------------- effects on the case
+
+def _apply_dien_in(ctx: GuardContext) -> None:
+    p, case = ctx.payload, ctx.case
+    received = p.ontvangen_op or ctx.today
+    deadline = kennisgeving_deadline(case.child.geboortedatum, p.schooljaar)
+    case.data = {
+        **case.data,
+        "schooljaar": p.schooljaar,
+        "toelichting": p.toelichting,
+        "eerder_vrijgesteld": p.eerder_vrijgesteld,
+        "ontvangen_op": received.isoformat(),
+        "kennisgeving_deadline": deadline.isoformat(),
+        "te_laat": received > deadline,
+        "papier": ctx.actor.role == "leerplichtambtenaar",
+    }
+
+
+def _apply_niet_ontvankelijk(ctx: GuardContext) -> None:
+    until = ctx.today + timedelta(days=ctx.settings["AANVUL_TERMIJN_DAGEN"])
+    ctx.case.data = {**ctx.case.data, "reden_niet_ontvankelijk": ctx.payload.reden,
+                     "aanvullen_voor": until.isoformat()}
+
+
+def _apply_vul_aan(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data, "aanvulling": ctx.payload.aanvulling,
+                     "aangevuld_op": ctx.today.isoformat()}
+
+
+def _apply_neem_in_behandeling(ctx: GuardContext) -> None:
+    ctx.case.deskundige_id = ctx.payload.deskundige_id
+    due = ctx.today + timedelta(days=ctx.settings["BEOORDEEL_TERMIJN_DAGEN"])
+    ctx.case.data = {**ctx.case.data, "motivering_te_laat": ctx.payload.motivering_te_laat,
+                     "in_behandeling_op": ctx.today.isoformat(), "beoordelen_voor": due.isoformat()}
+
+
+def _apply_vraag_advies(ctx: GuardContext) -> None:
+    p = ctx.payload
+    ctx.case.swv_id = p.swv_id
+    ctx.case.toestemming = p.toestemming
+    due = ctx.today + timedelta(days=ctx.settings["ADVIES_TERMIJN_DAGEN"])
+    data = {k: v for k, v in ctx.case.data.items() if k not in ("advies", "advies_soort", "mogelijkheden")}
+    ctx.case.data = {**data, "toestemming_door": p.toestemming_door if p.toestemming else None,
+                     "samenvatting": p.samenvatting, "advies_gevraagd_op": ctx.today.isoformat(),
+                     "advies_voor": due.isoformat()}
+
+
+def _apply_breng_advies_uit(ctx: GuardContext) -> None:
+    p = ctx.payload
+    ctx.case.data = {**ctx.case.data, "advies": p.advies, "advies_soort": p.soort,
+                     "mogelijkheden": [m for m in p.mogelijkheden if m.strip()],
+                     "advies_uitgebracht_op": ctx.today.isoformat()}
+
+
+def _apply_geef_verklaring(ctx: GuardContext) -> None:
+    p, case = ctx.payload, ctx.case
+    case.data = {**case.data, "geschikt": p.geschikt, "weging_advies": p.weging_advies,
+                 "verklaringsdatum": p.verklaringsdatum.isoformat(),
+                 "niet_behandelend_arts": p.niet_behandelend_arts}
+    if p.geschikt:
+        case.ingangsdatum = case.einddatum = case.herbeoordelingsdatum = None
+    else:
+        case.ingangsdatum, case.einddatum = p.ingangsdatum, p.einddatum
+        case.herbeoordelingsdatum = p.herbeoordelingsdatum
+
+
+def _apply_start_herbeoordeling(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data, "herbeoordeling_gestart_op": ctx.today.isoformat()}
+
+
+def _apply_beeindig(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data, "reden_beeindiging": ctx.payload.reden,
+                     "toelichting_beeindiging": ctx.payload.toelichting,
+                     "beeindigd_op": ctx.today.isoformat()}
+
+
+def _apply_trek_in(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data, "reden_intrekking": ctx.payload.reden,
+                     "ingetrokken_op": ctx.today.isoformat()}
+
+
+def _verklaring_dest(ctx: GuardContext) -> str:
+    return "geen_vrijstelling" if ctx.payload.geschikt else "vrijgesteld"
+
+
+def _deadlines(case, settings: dict) -> list[tuple[str, date]]:
+    d = case.data
+    iso = date.fromisoformat
+    found: list[tuple[str, date]] = []
+    if case.state == "kennisgeving_ontvangen" and d.get("ontvangen_op"):
+        found.append(("behandeling", iso(d["ontvangen_op"]) + timedelta(days=settings["BEHANDEL_TERMIJN_DAGEN"])))
+    elif case.state == "niet_ontvankelijk" and d.get("aanvullen_voor"):
+        found.append(("aanvulling", iso(d["aanvullen_voor"])))
+    elif case.state in ("in_behandeling", "advies_uitgebracht") and d.get("beoordelen_voor"):
+        found.append(("beoordeling", iso(d["beoordelen_voor"])))
+    elif case.state == "advies_gevraagd" and d.get("advies_voor"):
+        found.append(("advies", iso(d["advies_voor"])))
+    if case.state == "vrijgesteld" and case.herbeoordelingsdatum:
+        found.append(("herbeoordeling", case.herbeoordelingsdatum))
+    if case.state in ("vrijgesteld", "herbeoordeling") and case.einddatum:
+        found.append(("einddatum", case.einddatum))
+    return found
+
+
+_LPA = frozenset({"leerplichtambtenaar"})
+_OUDER = frozenset({"ouder"})
+_ARTS = frozenset({"jeugdarts"})
+
+EVENTS = {e.name: e for e in (
+    EventSpec("dien_in", "Kennisgeving indienen", (NEW,), "kennisgeving_ontvangen",
+              frozenset({"ouder", "leerplichtambtenaar"}), DienIn,
+              (_guard_child_visible, _guard_ontvangen_op),
+              (LetterSpec("v5a_ontvangstbevestiging", "ouder"),), _apply_dien_in),
+    EventSpec("neem_in_behandeling", "In behandeling nemen", ("kennisgeving_ontvangen",),
+              "in_behandeling", _LPA, NeemInBehandeling, (_guard_deskundige, _guard_motivering_te_laat),
+              (LetterSpec("v5a_in_behandeling_ouder", "ouder"),
+               LetterSpec("v5a_beoordelingsverzoek", "deskundige")), _apply_neem_in_behandeling),
+    EventSpec("verklaar_niet_ontvankelijk", "Niet-ontvankelijk verklaren", ("kennisgeving_ontvangen",),
+              "niet_ontvankelijk", _LPA, VerklaarNietOntvankelijk, (),
+              (LetterSpec("v5a_niet_ontvankelijk", "ouder"),), _apply_niet_ontvankelijk),
+    EventSpec("vul_aan", "Kennisgeving aanvullen", ("niet_ontvankelijk",), "kennisgeving_ontvangen",
+              _OUDER, VulAan, (), (LetterSpec("v5a_aanvulling_ontvangen", "ouder"),), _apply_vul_aan),
+    EventSpec("vraag_advies", "Advies vragen aan samenwerkingsverband", ("in_behandeling", "herbeoordeling"),
+              "advies_gevraagd", _ARTS, VraagAdvies, (_guard_swv, _guard_toestemming),
+              (LetterSpec("v5a_adviesaanvraag", "swv"), LetterSpec("v5a_adviesaanvraag_ouder", "ouder")),
+              _apply_vraag_advies),
+    EventSpec("breng_advies_uit", "Advies uitbrengen", ("advies_gevraagd",), "advies_uitgebracht",
+              frozenset({"swv_adviseur"}), BrengAdviesUit, (_guard_advies_soort,),
+              (LetterSpec("v5a_advies_deskundige", "deskundige"), LetterSpec("v5a_advies_ouder", "ouder")),
+              _apply_breng_advies_uit),
+    EventSpec("geef_verklaring", "Verklaring afgeven", ("advies_uitgebracht",), _verklaring_dest, _ARTS,
+              GeefVerklaring, (_guard_verklaring,),
+              (LetterSpec("v5a_vrijstelling", "ouder", when=lambda c: c.state == "vrijgesteld"),
+               LetterSpec("v5a_geen_vrijstelling", "ouder", when=lambda c: c.state == "geen_vrijstelling")),
+              _apply_geef_verklaring, dests=("vrijgesteld", "geen_vrijstelling")),
+    EventSpec("start_herbeoordeling", "Herbeoordeling starten", ("vrijgesteld",), "herbeoordeling",
+              frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), StartHerbeoordeling, (),
+              (LetterSpec("v5a_herbeoordeling", "ouder"),), _apply_start_herbeoordeling),
+    EventSpec("beeindig", "Beëindigen", ("vrijgesteld", "geen_vrijstelling", "herbeoordeling"), "beeindigd",
+              frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), Beeindig, (_guard_beeindig,),
+              (LetterSpec("v5a_beeindiging", "ouder"),), _apply_beeindig),
+    EventSpec("trek_in", "Kennisgeving intrekken",
+              ("kennisgeving_ontvangen", "niet_ontvankelijk", "in_behandeling", "advies_gevraagd",
+               "advies_uitgebracht"), "ingetrokken", _OUDER, TrekIn, (),
+              (LetterSpec("v5a_intrekking", "ouder"),), _apply_trek_in),
+)}
+
+WORKFLOW = Workflow(
+    case_type=CASE_TYPE,
+    label="Vrijstelling 5 onder a",
+    states=STATES,
+    terminal=TERMINAL,
+    events=EVENTS,
+    open_event="dien_in",
+    deadlines=_deadlines,
+    reference_prefix="V5A",
+    letter_facts=lambda kind, case, recipient: letter_facts(kind, case, recipient),
+)
+
+
+def letter_facts(kind: str, case, recipient: dict) -> dict:
+    """The kind-specific plain values of a letter, as the case stands right after the event."""
+    d = case.data
+    iso = lambda key: date.fromisoformat(d[key]) if d.get(key) else None  # noqa: E731
+    swv_naam = case.swv.naam if case.swv else None
+    facts: dict = {}
+    if kind == "v5a_ontvangstbevestiging":
+        facts = {"ontvangen_op": iso("ontvangen_op"), "te_laat": bool(d.get("te_laat"))}
+    elif kind == "v5a_niet_ontvankelijk":
+        facts = {"reden": d.get("reden_niet_ontvankelijk"), "aanvullen_voor": iso("aanvullen_voor")}
+    elif kind == "v5a_aanvulling_ontvangen":
+        facts = {"ontvangen_op": iso("aangevuld_op")}
+    elif kind == "v5a_in_behandeling_ouder":
+        org = case.deskundige.organisation if case.deskundige else None
+        facts = {"deskundige_organisatie": org.naam if org else "", "te_laat": bool(d.get("te_laat")),
+                 "motivering_te_laat": d.get("motivering_te_laat")}
+    elif kind == "v5a_beoordelingsverzoek":
+        facts = {"deskundige_naam": case.deskundige.naam if case.deskundige else "",
+                 "beoordelen_voor": iso("beoordelen_voor")}
+    elif kind == "v5a_adviesaanvraag":
+        facts = {"swv_naam": swv_naam, "advies_voor": iso("advies_voor"),
+                 "toestemming": bool(case.toestemming), "samenvatting": d.get("samenvatting", "")}
+    elif kind == "v5a_adviesaanvraag_ouder":
+        facts = {"swv_naam": swv_naam, "toestemming": bool(case.toestemming),
+                 "toestemming_door": d.get("toestemming_door")}
+    elif kind in ("v5a_advies_deskundige", "v5a_advies_ouder"):
+        facts = {"swv_naam": swv_naam, "soort": d.get("advies_soort"), "advies": d.get("advies", ""),
+                 "mogelijkheden": list(d.get("mogelijkheden") or [])}
+    elif kind == "v5a_vrijstelling":
+        facts = {"ingangsdatum": case.ingangsdatum, "einddatum": case.einddatum,
+                 "herbeoordelingsdatum": case.herbeoordelingsdatum,
+                 "mogelijkheden": list(d.get("mogelijkheden") or [])}
+    elif kind == "v5a_herbeoordeling":
+        facts = {"einddatum": case.einddatum, "herbeoordelingsdatum": case.herbeoordelingsdatum}
+    elif kind == "v5a_beeindiging":
+        facts = {"beeindigd_op": iso("beeindigd_op"), "reden": d.get("reden_beeindiging"),
+                 "toelichting": d.get("toelichting_beeindiging")}
+    elif kind == "v5a_intrekking":
+        facts = {"ingetrokken_op": iso("ingetrokken_op")}
+    return {"schooljaar": d.get("schooljaar", ""), **facts}
+

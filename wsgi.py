@@ -1,0 +1,3 @@
+from casework import create_app
+
+app = create_app()
