@@ -18,7 +18,7 @@ unset CASEWORK_DATABASE_URL CASEWORK_TEST_DATABASE_URL
 describe_rc() {
     case "$1" in
         0) echo "passed" ;;
-        1) echo "FAILED (exit 1: tests failed)" ;;
+        1) echo "FAILED (exit 1: test failures or errors)" ;;
         2) echo "FAILED (exit 2: interrupted)" ;;
         3) echo "FAILED (exit 3: internal error)" ;;
         4) echo "FAILED (exit 4: usage error)" ;;
