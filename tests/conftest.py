@@ -1,0 +1,154 @@
+"""Shared fixtures: one app per test session on a migrated database with the demo data;
+each test runs inside a transaction that is rolled back (savepoints for the app's commits).
+
+The database is SQLite by default; set CASEWORK_TEST_DATABASE_URL to a PostgreSQL URL
+(scripts/test.sh does) to run the same suite against a real PostgreSQL server.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from casework import create_app
+from casework.extensions import db, queue
+from config import TestConfig
+
+PG_URL = os.environ.get("CASEWORK_TEST_DATABASE_URL")
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_app(tmp_dir, database_url: str | None = None, **overrides):
+    """A fully migrated app with demo data on its own database."""
+    from casework.cli import upgrade_database
+    from casework.demo import load_demo
+
+    if database_url is None:
+        database_url = f"sqlite:///{tmp_dir}/casework-{uuid.uuid4().hex[:8]}.db"
+    elif database_url.startswith("postgresql"):
+        _reset_postgres(database_url)
+    cfg = TestConfig.from_env()
+    cfg.update(DATABASE_URL=database_url, QUEUE_BACKEND="memory", **overrides)
+    app = create_app(cfg)
+    with app.app_context():
+        upgrade_database()
+        load_demo()
+    return app
+
+
+def fresh_postgres_database_url(name: str) -> str:
+    """A brand-new PostgreSQL database next to the test database (for tests that really commit)."""
+    base = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with base.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base.dispose()
+    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    app = make_app(tmp_path_factory.mktemp("db"), PG_URL)
+    yield app
+    db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request, app):
+    """Every test in a transaction that is rolled back; the app's commits become savepoints."""
+    if "no_transaction" in request.keywords:
+        yield
+        return
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        db.session.remove()
+        db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+        queue.huey.flush()
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+            outer.rollback()
+            connection.close()
+            queue.huey.flush()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def demo(app_ctx):
+    """The demo users, organisations and children by short name."""
+    from casework.models import Child, Organisation, User
+
+    def user(email):
+        return db.session.scalar(select(User).where(User.email == email))
+
+    def org(code):
+        return db.session.scalar(select(Organisation).where(Organisation.code == code))
+
+    def child(voornaam):
+        return db.session.scalar(select(Child).where(Child.voornaam == voornaam))
+
+    return SimpleNamespace(
+        lpa=user("leerplicht@voorbeeldstad.test"),
+        lpa_buurdorp=user("leerplicht@buurdorp.test"),
+        arts=user("jeugdarts@ggd-voorbeeld.test"),
+        swv=user("adviseur@swv-voorbeeldregio.test"),
+        swv_naburig=user("adviseur@swv-naburig.test"),
+        ouder1=user("ouder1@voorbeeld.test"),
+        ouder2=user("ouder2@voorbeeld.test"),
+        school=user("school@devoorbeeld.test"),
+        school_college=user("school@voorbeeldcollege.test"),
+        beheerder=user("beheer@voorbeeldstad.test"),
+        voorbeeldstad=org("GM9001"),
+        buurdorp=org("GM9002"),
+        swv_regio=org("SWV9001"),
+        swv_buur=org("SWV9002"),
+        ggd=org("JGZ9001"),
+        sam=child("Sam"),
+        lotte=child("Lotte"),
+        daan=child("Daan"),
+        noor=child("Noor"),
+    )
+
+
+def api_token(client, email: str, password: str = "demo") -> dict:
+    """Authorization headers for a demo user, obtained through the real token endpoint."""
+    response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+@pytest.fixture
+def auth_headers(client):
+    return lambda email: api_token(client, email)
+
+
+def render_pending() -> list:
+    """Render every pending letter now, the way the worker does."""
+    from casework.letters.tasks import render_letter_now
+    from casework.models import Letter
+
+    ids = list(db.session.scalars(select(Letter.id).where(Letter.status == "pending")))
+    return [render_letter_now(i) for i in ids]
