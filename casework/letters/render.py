@@ -46,20 +46,20 @@ env.filters["datum_tijd"] = format_datum_tijd
 
 # kind → onderwerp (subject line). The template is templates/letters/<kind>.html.
 LETTER_KINDS: dict[str, str] = {
-    "v5a_ontvangstbevestiging": "Wij hebben uw kennisgeving over vrijstelling van de leerplicht ontvangen",
-    "v5a_niet_ontvankelijk": "Uw kennisgeving over vrijstelling van de leerplicht is nog niet compleet",
-    "v5a_aanvulling_ontvangen": "Wij hebben uw aanvulling op de kennisgeving ontvangen",
-    "v5a_in_behandeling_ouder": "Wij behandelen uw kennisgeving over vrijstelling van de leerplicht",
-    "v5a_beoordelingsverzoek": "Verzoek om beoordeling vrijstelling leerplicht (artikel 5 onder a Leerplichtwet 1969)",
+    "v5a_ontvangstbevestiging": "Ontvangstbevestiging kennisgeving vrijstelling leerplicht",
+    "v5a_niet_ontvankelijk": "Uw kennisgeving is nog niet compleet",
+    "v5a_aanvulling_ontvangen": "Aanvulling op uw kennisgeving ontvangen",
+    "v5a_in_behandeling_ouder": "Uw kennisgeving is in behandeling",
+    "v5a_beoordelingsverzoek": "Verzoek om beoordeling vrijstelling leerplicht (artikel 5 onder a)",
     "v5a_adviesaanvraag": "Adviesaanvraag onderwijskundig perspectief",
-    "v5a_adviesaanvraag_ouder": "Wij hebben het samenwerkingsverband om advies gevraagd",
-    "v5a_advies_deskundige": "Advies van het samenwerkingsverband over het onderwijskundig perspectief",
-    "v5a_advies_ouder": "Het advies van het samenwerkingsverband",
+    "v5a_adviesaanvraag_ouder": "Advies gevraagd aan het samenwerkingsverband",
+    "v5a_advies_deskundige": "Advies onderwijskundig perspectief",
+    "v5a_advies_ouder": "Advies van het samenwerkingsverband",
     "v5a_vrijstelling": "Bevestiging vrijstelling van de leerplicht",
     "v5a_geen_vrijstelling": "Geen vrijstelling van de leerplicht: de volgende stappen",
     "v5a_herbeoordeling": "Uitnodiging herbeoordeling vrijstelling van de leerplicht",
     "v5a_beeindiging": "Uw zaak over vrijstelling van de leerplicht is afgesloten",
-    "v5a_intrekking": "Bevestiging intrekking kennisgeving vrijstelling van de leerplicht",
+    "v5a_intrekking": "Bevestiging intrekking kennisgeving vrijstelling leerplicht",
 }
 
 COMMON_KEYS: tuple[str, ...] = (
@@ -84,7 +84,9 @@ LETTER_FIELDS: dict[str, tuple[str, ...]] = {
     "v5a_intrekking": ("ingetrokken_op",),
 }
 
-BEEINDIGING_REDENEN = ("verlopen", "ingeschreven_op_school", "verhuisd", "einde_leerplicht", "anders")
+BEEINDIGING_REDENEN = (
+    "verlopen", "ingeschreven_op_school", "verhuisd", "einde_leerplicht", "anders",
+)
 
 # Letters whose recipient may not learn who the child is (unless consent was given).
 _ANONIEM_ZONDER_TOESTEMMING = {"v5a_adviesaanvraag"}
