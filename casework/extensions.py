@@ -49,7 +49,9 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: concurrent writers wait (busy_timeout) instead of
+    # failing when a read transaction tries to become a write transaction on a stale snapshot.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 db = Database()

@@ -20,8 +20,10 @@ def render_letter_now(letter_id: int) -> str:
     letter = db.session.get(Letter, letter_id)
     if letter is None or letter.status == "rendered":
         return letter.status if letter else "missing"
+    kind, context = letter.kind, revive(letter.context)
+    db.session.commit()  # no transaction stays open while WeasyPrint works
     try:
-        pdf, sha = render_letter(letter.kind, revive(letter.context))
+        pdf, sha = render_letter(kind, context)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
         db.session.rollback()
         letter = db.session.get(Letter, letter_id)
@@ -31,6 +33,9 @@ def render_letter_now(letter_id: int) -> str:
         db.session.commit()
         log.warning("brief %s niet gemaakt (poging %s): %s", letter_id, letter.attempts, exc)
         raise
+    letter = db.session.get(Letter, letter_id)
+    if letter.status == "rendered":  # another worker was quicker
+        return "rendered"
     letter.pdf, letter.sha256, letter.status = pdf, sha, "rendered"
     letter.attempts += 1
     letter.last_error = None
