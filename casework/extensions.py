@@ -1,37 +1,65 @@
 """Shared extension objects, created without an app (init_app binds them)."""
 from __future__ import annotations
 
+import threading
+
+from flask import current_app
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import scoped_session, sessionmaker
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+class _AppDatabase:
+    """One app's engine and session factory (several apps may live in one process, e.g. tests)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessionmaker = sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _scope() -> tuple[int | None, int]:
+    try:
+        app_id = id(current_app._get_current_object())
+    except RuntimeError:
+        app_id = None
+    return app_id, threading.get_ident()
+
+
 class Database:
-    """The engine and the request-scoped session; the session is committed once per request."""
+    """The current app's engine and a session per (app, thread); committed once per request."""
 
     def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.session = scoped_session(sessionmaker(expire_on_commit=False))
+        self.session = scoped_session(self._new_session, scopefunc=_scope)
+
+    @staticmethod
+    def state(app=None) -> _AppDatabase:
+        return (app or current_app).extensions["casework_db"]
+
+    def _new_session(self) -> Session:
+        return self.state().sessionmaker()
+
+    @property
+    def engine(self) -> Engine:
+        return self.state().engine
 
     def init_app(self, app) -> None:
         url = app.config["DATABASE_URL"]
-        kwargs: dict = {"future": True}
+        kwargs: dict = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 15, "check_same_thread": False}
         else:
             kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
-        self.engine = create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
-        self.session.configure(bind=self.engine)
-        app.extensions["casework_db"] = self
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+        app.extensions["casework_db"] = _AppDatabase(engine)
 
         @app.teardown_appcontext
         def _remove_session(exc):  # noqa: ARG001

@@ -60,7 +60,7 @@ def fresh_postgres_database_url(name: str) -> str:
 def app(tmp_path_factory):
     app = make_app(tmp_path_factory.mktemp("db"), PG_URL)
     yield app
-    db.engine.dispose()
+    db.state(app).engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -69,17 +69,19 @@ def _transaction(request, app):
     if "no_transaction" in request.keywords:
         yield
         return
+    state = db.state(app)
     with app.app_context():
-        connection = db.engine.connect()
+        connection = state.engine.connect()
         outer = connection.begin()
         db.session.remove()
-        db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+        state.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
         queue.huey.flush()
         try:
             yield
         finally:
             db.session.remove()
-            db.session.configure(bind=db.engine, join_transaction_mode="conservative_savepoint")
+            state.sessionmaker.configure(bind=state.engine,
+                                         join_transaction_mode="conservative_savepoint")
             outer.rollback()
             connection.close()
             queue.huey.flush()

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from casework.extensions import db, queue
+from flask import current_app
+
+from casework.extensions import db
 from casework.models import Case, Letter, User, utcnow
 from casework.workflows import get_workflow
 from casework.workflows.base import EventSpec
@@ -146,7 +148,7 @@ def sweep_letters(older_than_seconds: int = 60, max_attempts: int | None = None)
     from casework.letters.tasks import enqueue_render
 
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    limit = max_attempts or queue.app.config["LETTER_MAX_ATTEMPTS"]
+    limit = max_attempts or current_app.config["LETTER_MAX_ATTEMPTS"]
     ids = list(db.session.scalars(
         select(Letter.id).where(Letter.status.in_(("pending", "failed")), Letter.attempts < limit,
                                 Letter.created_at <= cutoff).order_by(Letter.id)))
