@@ -1,3 +1,6 @@
 from flask import Blueprint
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# The route modules register their views on api_bp when imported.
+from . import auth, cases, children, errors, letters, openapi, reference  # noqa: E402, F401

@@ -1,0 +1,133 @@
+"""Cases: list, open, read, fire an event, read the audit chain."""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy.orm import selectinload
+
+from casework import policy
+from casework.extensions import db
+from casework.models import AuditEvent, Case, Child, User
+from casework.services import audit as audit_service
+from casework.services import cases as case_service
+from casework.services.errors import BadRequest, ValidationFailed
+
+from . import api_bp
+from .openapi import create_case_body, event_body, event_param
+from .schemas import AuditList, CaseList, CaseOut, CaseQuery
+from .serialize import audit_row, case_summary, full_case
+from .util import current_user, doc, json_body, like_pattern, parse_query, respond
+
+
+def _identity_visible(user: User) -> ColumnElement[bool]:
+    """SQL twin of policy.sees_identity: names may only be searched where they may be seen."""
+    if user.role == "swv_adviseur":
+        return Case.toestemming.is_(True)
+    return true()
+
+
+def _search(user: User, q: str) -> ColumnElement[bool]:
+    pattern = like_pattern(q)
+    full_name = Child.voornaam + " " + Child.achternaam
+    name_match = or_(Child.voornaam.ilike(pattern, escape="\\"),
+                     Child.achternaam.ilike(pattern, escape="\\"),
+                     full_name.ilike(pattern, escape="\\"))
+    child_ids = select(Child.id).where(name_match)
+    return or_(Case.reference.ilike(pattern, escape="\\"),
+               Case.child_id.in_(child_ids) & _identity_visible(user))
+
+
+@api_bp.get("/cases")
+@doc(summary="Zaken", tag="cases", query=CaseQuery, response=CaseList, errors=(400,),
+     description="Alleen de zaken die u mag zien, de eerstvolgende termijn eerst "
+                 "(zonder termijn achteraan).")
+def list_cases():
+    user = current_user()
+    params = parse_query(CaseQuery)
+    conditions = [policy.case_scope(user)]
+    if params.type:
+        conditions.append(Case.type == params.type)
+    if params.state:
+        conditions.append(Case.state == params.state)
+    if params.due_before:
+        conditions.append(Case.due_on < params.due_before)
+    if params.q:
+        conditions.append(_search(user, params.q))
+    total = db.session.scalar(select(func.count(Case.id)).where(*conditions))
+    rows = db.session.scalars(
+        select(Case).where(*conditions)
+        .options(selectinload(Case.child), selectinload(Case.gemeente))
+        .order_by(Case.due_on.is_(None), Case.due_on, Case.id)
+        .limit(params.per_page).offset((params.page - 1) * params.per_page))
+    items = [case_summary(user, case) for case in rows]
+    return respond(CaseList(items=items, total=total, page=params.page, per_page=params.per_page))
+
+
+def _case_response(user: User, case: Case, status: int = 200):
+    """The full case; reads of identity, advice or verklaring are logged in the same commit."""
+    out, sensitive = full_case(user, case)
+    for what in sensitive:
+        audit_service.log_access(user, case.id, what, via="api")
+    case_service.commit()
+    return respond(out, status)
+
+
+@api_bp.post("/cases")
+@doc(summary="Zaak openen (kennisgeving)", tag="cases", body=create_case_body,
+     response=CaseOut, status=201, errors=(400, 409, 422),
+     description="Een tweede kennisgeving voor een kind met een open zaak geeft 409 met "
+                 "`open_case_id` en `open_case_reference`.")
+def create_case():
+    user = current_user()
+    body = json_body()
+    case_type = body.get("type")
+    if case_type is None:
+        raise ValidationFailed("Kies het soort zaak.", {"type": ["Dit veld is verplicht."]})
+    if not isinstance(case_type, str):
+        raise BadRequest("Kies het soort zaak.", {"type": ["Vul tekst in."]})
+    case = case_service.open_case(user, case_type, body)
+    return _case_response(user, case, 201)
+
+
+@api_bp.get("/cases/<int:case_id>")
+@doc(summary="Zaak", tag="cases", response=CaseOut)
+def get_case(case_id: int):
+    user = current_user()
+    case = policy.get_case_for(user, case_id)
+    return _case_response(user, case)
+
+
+def _expected_version(body: dict) -> int | None:
+    value = body.pop("expected_version", None)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest("De versie moet een geheel getal zijn.",
+                         {"expected_version": ["Vul een geheel getal in."]})
+    return value
+
+
+@api_bp.post("/cases/<int:case_id>/events/<event>")
+@doc(summary="Stap uitvoeren", tag="cases", body=event_body, response=CaseOut,
+     errors=(400, 403, 409, 422), path_params={"event": event_param},
+     description="Volgorde van de controles: zaak zichtbaar (404), stap bestaat (404), rol mag "
+                 "de stap (403), versie (409 conflict), toestand (409 invalid_transition), "
+                 "gegevens en regels (400/422). Welke payload bij welke stap hoort staat in "
+                 "`x-payloads`.")
+def fire_event(case_id: int, event: str):
+    user = current_user()
+    case = policy.get_case_for(user, case_id)
+    body = json_body()
+    expected = _expected_version(body)
+    case_service.fire(case, event, actor=user, data=body, expected_version=expected)
+    return _case_response(user, case)
+
+
+@api_bp.get("/cases/<int:case_id>/audit")
+@doc(summary="Auditketen van een zaak", tag="cases", response=AuditList,
+     description="Eén rij per overgang, in volgorde; het toegangslog staat hier los van.")
+def case_audit(case_id: int):
+    user = current_user()
+    case = policy.audit_case_for(user, case_id)
+    rows = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq))
+    return respond(AuditList(items=[audit_row(r) for r in rows]))

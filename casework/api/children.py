@@ -1,0 +1,91 @@
+"""Children: the ones a user may see, and registering a new one (LPA, beheerder)."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from casework import policy
+from casework.extensions import db
+from casework.models import Child, Organisation, User
+from casework.services import cases as case_service
+from casework.services.cases import parse_payload
+from casework.services.errors import ValidationFailed
+
+from . import api_bp
+from .schemas import ChildIn, ChildList, ChildOut, ChildQuery
+from .serialize import child_out
+from .util import current_user, doc, json_body, like_pattern, parse_query, respond
+
+
+@api_bp.get("/children")
+@doc(summary="Kinderen", tag="children", query=ChildQuery, response=ChildList, errors=(400,),
+     description="Leerplichtambtenaar: kinderen in de eigen gemeenten; ouder: eigen kinderen; "
+                 "school: eigen leerlingen.")
+def list_children():
+    user = current_user()
+    params = parse_query(ChildQuery)
+    conditions = [policy.child_scope(user)]
+    if params.q:
+        pattern = like_pattern(params.q)
+        full_name = Child.voornaam + " " + Child.achternaam
+        match = [Child.voornaam.ilike(pattern, escape="\\"),
+                 Child.achternaam.ilike(pattern, escape="\\"),
+                 full_name.ilike(pattern, escape="\\")]
+        if user.role == "leerplichtambtenaar" and params.q.isdigit():
+            match.append(Child.bsn.startswith(params.q, autoescape=True))
+        conditions.append(or_(*match))
+    total = db.session.scalar(select(func.count(Child.id)).where(*conditions))
+    rows = db.session.scalars(
+        select(Child).where(*conditions)
+        .options(selectinload(Child.gemeente), selectinload(Child.school))
+        .order_by(Child.achternaam, Child.voornaam, Child.id)
+        .limit(params.per_page).offset((params.page - 1) * params.per_page))
+    return respond(ChildList(items=[child_out(c) for c in rows], total=total, page=params.page,
+                             per_page=params.per_page))
+
+
+def register_child(actor: User, data: ChildIn) -> Child:
+    """Check the references of a new child and add it; flushes, the request commits."""
+    errors: dict[str, list[str]] = {}
+    gemeente = db.session.get(Organisation, data.gemeente_id)
+    if gemeente is None or gemeente.kind != "gemeente":
+        errors["gemeente_id"] = ["Kies een gemeente."]
+    elif actor.role == "leerplichtambtenaar" and gemeente.id not in policy.gemeente_ids(actor):
+        errors["gemeente_id"] = [
+            "U kunt alleen kinderen inschrijven die in uw eigen gemeente wonen."]
+    if data.school_id is not None:
+        school = db.session.get(Organisation, data.school_id)
+        if school is None or school.kind != "school":
+            errors["school_id"] = ["Kies een school."]
+    if db.session.scalar(select(Child.id).where(Child.bsn == data.bsn)) is not None:
+        errors["bsn"] = ["Er is al een kind met dit BSN ingeschreven."]
+    parents = []
+    if data.ouder_emails:
+        parents = list(db.session.scalars(
+            select(User).where(func.lower(User.email).in_(data.ouder_emails),
+                               User.role == "ouder")))
+        missing = sorted(set(data.ouder_emails) - {p.email.lower() for p in parents})
+        if missing:
+            errors["ouder_emails"] = [f"Geen ouder-account gevonden voor: {', '.join(missing)}."]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], errors)
+    child = Child(bsn=data.bsn, voornaam=data.voornaam, achternaam=data.achternaam,
+                  geboortedatum=data.geboortedatum, geslacht=data.geslacht, adres=data.adres,
+                  postcode_plaats=data.postcode_plaats, gemeente_id=data.gemeente_id,
+                  school_id=data.school_id, parents=parents)
+    db.session.add(child)
+    db.session.flush()
+    return child
+
+
+@api_bp.post("/children")
+@doc(summary="Kind inschrijven", tag="children", body=ChildIn, response=ChildOut, status=201,
+     errors=(400, 422),
+     description="Leerplichtambtenaar: alleen voor de eigen gemeente. "
+                 "Een BSN moet de elfproef halen.")
+def create_child():
+    user = current_user()
+    data = parse_payload(ChildIn, json_body())
+    child = register_child(user, data)
+    case_service.commit()
+    return respond(child_out(child), 201)

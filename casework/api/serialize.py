@@ -1,0 +1,135 @@
+"""Cases, letters and children as the API shows them to one user; policy decides what is in."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import select
+
+from casework import policy
+from casework.extensions import db
+from casework.models import AuditEvent, Case, Child, Letter, Organisation, User
+from casework.workflows import WORKFLOWS, get_workflow
+
+from .schemas import (
+    AuditRow,
+    CaseOut,
+    CaseSummary,
+    ChildIdentity,
+    ChildOut,
+    Deadline,
+    HistoryItem,
+    LetterOut,
+    LetterRef,
+    OrgRef,
+)
+
+# A school sees only how far its submission is, never the route (domain.md, workflow 2).
+_COARSE_LABELS = {"ontvangen": "Ontvangen", "in_behandeling": "In behandeling",
+                  "afgesloten": "Afgesloten"}
+
+
+def _coarse(case_type: str, state: str | None) -> str | None:
+    if state is None:
+        return None
+    wf = WORKFLOWS.get(case_type)
+    if wf is None:
+        return state
+    if state in wf.terminal:
+        return "afgesloten"
+    if state == wf.events[wf.open_event].dest:
+        return "ontvangen"
+    return "in_behandeling"
+
+
+def state_for(user: User, case: Case) -> tuple[str, str]:
+    if user.role == "school":
+        coarse = _coarse(case.type, case.state)
+        return coarse, _COARSE_LABELS.get(coarse, coarse)
+    return case.state, get_workflow(case.type).state_label(case.state)
+
+
+def org_ref(org: Organisation | None) -> OrgRef | None:
+    return OrgRef(id=org.id, naam=org.naam) if org is not None else None
+
+
+def child_identity(user: User, case: Case) -> ChildIdentity | None:
+    if not policy.sees_identity(user, case):
+        return None
+    c = case.child
+    return ChildIdentity(id=c.id, voornaam=c.voornaam, achternaam=c.achternaam,
+                         geboortedatum=c.geboortedatum)
+
+
+def case_summary(user: User, case: Case) -> CaseSummary:
+    state, label = state_for(user, case)
+    return CaseSummary(
+        id=case.id, type=case.type, reference=case.reference, state=state, state_label=label,
+        child=child_identity(user, case), gemeente=org_ref(case.gemeente), due_on=case.due_on,
+        updated_at=case.updated_at,
+    )
+
+
+def _history(user: User, case: Case) -> list[HistoryItem]:
+    rows = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.event, AuditEvent.from_state, AuditEvent.to_state,
+               AuditEvent.at, AuditEvent.actor_role)
+        .where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq))
+    coarse = user.role == "school"
+    return [
+        HistoryItem(seq=r.seq, event=r.event,
+                    from_state=_coarse(case.type, r.from_state) if coarse else r.from_state,
+                    to_state=_coarse(case.type, r.to_state) if coarse else r.to_state,
+                    at=r.at, actor_role=r.actor_role)
+        for r in rows
+    ]
+
+
+def _deadlines(case: Case) -> list[Deadline]:
+    today = date.today()
+    found = get_workflow(case.type).deadlines(case, current_app.config)
+    return [Deadline(kind=kind, due=due, overdue=due < today) for kind, due in found]
+
+
+def full_case(user: User, case: Case) -> tuple[CaseOut, list[str]]:
+    """The case for this user, and what sensitive parts it holds (for the access log)."""
+    state, label = state_for(user, case)
+    data = policy.visible_data(user, case)
+    child = child_identity(user, case)
+    out = CaseOut(
+        id=case.id, type=case.type, reference=case.reference, state=state, state_label=label,
+        created_at=case.created_at, updated_at=case.updated_at, version=case.version,
+        gemeente=org_ref(case.gemeente), child=child, data=data,
+        available_events=policy.available_events(user, case), deadlines=_deadlines(case),
+        history=_history(user, case),
+        letters=[LetterRef(id=lt.id, kind=lt.kind, recipient_role=lt.recipient_role,
+                           status=lt.status, sha256=lt.sha256)
+                 for lt in policy.letters_for(user, case)],
+    )
+    sensitive = []
+    if child is not None:
+        sensitive.append("identiteit")
+    if data.get("advies"):
+        sensitive.append("advies")
+    if "geschikt" in data or "verklaringsdatum" in data:
+        sensitive.append("verklaring")
+    return out, sensitive
+
+
+def letter_out(letter: Letter) -> LetterOut:
+    return LetterOut(id=letter.id, case_id=letter.case_id, kind=letter.kind,
+                     recipient_role=letter.recipient_role, status=letter.status,
+                     sha256=letter.sha256, created_at=letter.created_at,
+                     rendered_at=letter.rendered_at)
+
+
+def audit_row(row: AuditEvent) -> AuditRow:
+    return AuditRow(seq=row.seq, event=row.event, from_state=row.from_state, to_state=row.to_state,
+                    actor_id=row.actor_id, actor_role=row.actor_role, at=row.at,
+                    payload_digest=row.payload_digest, prev_hash=row.prev_hash, hash=row.hash)
+
+
+def child_out(child: Child) -> ChildOut:
+    return ChildOut(id=child.id, voornaam=child.voornaam, achternaam=child.achternaam,
+                    geboortedatum=child.geboortedatum, gemeente=org_ref(child.gemeente),
+                    school=org_ref(child.school))
