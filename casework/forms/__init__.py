@@ -1,0 +1,77 @@
+"""WTForms per area. Forms check input types and turn it into a service payload; they never write."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField
+from wtforms.i18n import get_translations
+
+try:  # WTForms 3.3 declares options as SelectChoice; tuples are deprecated there
+    from wtforms import SelectChoice
+except ImportError:  # pragma: no cover - WTForms < 3.3
+    SelectChoice = None
+
+_NL = get_translations(["nl"])
+
+
+def options(pairs) -> list:
+    """(value, label) pairs as the installed WTForms wants its choices."""
+    if SelectChoice is None:  # pragma: no cover
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+JA_NEE = (("ja", "Ja"), ("nee", "Nee"))
+
+
+class BaseForm(FlaskForm):
+    """A form whose built-in messages are Dutch."""
+
+    class Meta:
+        def get_translations(self, form):
+            return _NL
+
+    def add_error(self, name: str, message: str) -> bool:
+        """Attach a message to a field; False when the form has no such field."""
+        field = self._fields.get(name)
+        if field is None:
+            return False
+        field.errors = [*field.errors, message]
+        return True
+
+
+class DatumField(DateField):
+    """<input type="date"> with a Dutch message for a value that is not a date."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            self.data = date.fromisoformat(valuelist[0].strip())
+        except ValueError:
+            self.data = None
+            raise ValueError("Vul een geldige datum in (dag, maand en jaar).") from None
+
+
+class JaNeeField(RadioField):
+    """Two radio buttons, Ja and Nee; data is True, False or None (nothing chosen)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("choices", options(JA_NEE))
+        kwargs.setdefault("validate_choice", False)
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        value = valuelist[0] if valuelist else None
+        self.data = {"ja": "ja", "nee": "nee", "true": "ja", "false": "nee"}.get(
+            (value or "").strip().lower())
+
+    def pre_validate(self, form):
+        if self.raw_data and self.raw_data[0] and self.data is None:
+            raise ValueError("Kies ja of nee.")
+
+    @property
+    def boolean(self) -> bool | None:
+        return {"ja": True, "nee": False}.get(self.data)
