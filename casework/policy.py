@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, 
 
 from .extensions import db
 from .models import (
-    Case, Child, Letter, Organisation, User, jgz_gemeenten, parent_children, swv_buren,
+    AuditEvent, Case, Child, Letter, Organisation, User, jgz_gemeenten, parent_children, swv_buren,
     swv_gemeenten,
 )
 from .services.errors import Forbidden, NotFound
@@ -103,11 +103,25 @@ def case_scope(user: User) -> ColumnElement[bool]:
     if user.role == "jeugdarts":
         return Case.deskundige_id == user.id
     if user.role == "swv_adviseur":
-        return Case.swv_id == user.organisation_id
+        # Only while the advice is asked or just given: afterwards the case carries the
+        # verklaring, which the SWV never sees (domain.md).
+        return and_(Case.swv_id == user.organisation_id, Case.state.in_(_SWV_STATES))
     if user.role == "ouder":
         return Case.child_id.in_(
             select(parent_children.c.child_id).where(parent_children.c.user_id == user.id))
     return false()
+
+
+_SWV_STATES = ("advies_gevraagd", "advies_uitgebracht")
+_SWV_EVENTS = ("vraag_advies", "breng_advies_uit")
+
+
+def history_query(user: User, case: Case) -> Select:
+    """The audit rows a user sees as the case's history (the SWV: only the advice steps)."""
+    q = select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
+    if user.role == "swv_adviseur":
+        q = q.where(AuditEvent.event.in_(_SWV_EVENTS))
+    return q
 
 
 def visible_cases(user: User) -> Select:
@@ -122,6 +136,12 @@ def get_case_for(user: User, case_id: int) -> Case:
     return case
 
 
+def can_see_case(user: User, case: Case) -> bool:
+    if case.id is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(Case.id == case.id, case_scope(user)))))
+
+
 def may_fire(user: User, case: Case, spec: EventSpec) -> bool:
     """Whether this user's role fires this event; seeing the case already proves the relation."""
     return user.role in spec.roles
@@ -133,6 +153,9 @@ def available_events(user: User, case: Case) -> list[str]:
 
 
 def ensure_may_fire(user: User, case: Case, spec: EventSpec) -> None:
+    """Relation first (an unrelated user learns nothing: 404), then the role (403)."""
+    if not can_see_case(user, case):
+        raise NotFound("Deze zaak is niet gevonden.")
     if not may_fire(user, case, spec):
         raise Forbidden(f"U mag de stap '{spec.label}' niet uitvoeren in deze zaak.")
 
@@ -223,8 +246,11 @@ def letters_for(user: User, case: Case) -> list[Letter]:
 
 
 def get_letter_for(user: User, letter_id: int) -> Letter:
-    q = (select(Letter).join(Case, Case.id == Letter.case_id)
-         .where(Letter.id == letter_id, case_scope(user), letter_scope(user)))
+    q = select(Letter).join(Case, Case.id == Letter.case_id).where(Letter.id == letter_id,
+                                                                   letter_scope(user))
+    if user.role != "swv_adviseur":
+        # An SWV keeps the letters addressed to it after the case has moved past the advice.
+        q = q.where(case_scope(user))
     letter = db.session.scalar(q)
     if letter is None:
         raise NotFound("Deze brief is niet gevonden.")

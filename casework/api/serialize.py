@@ -71,10 +71,7 @@ def case_summary(user: User, case: Case) -> CaseSummary:
 
 
 def _history(user: User, case: Case) -> list[HistoryItem]:
-    rows = db.session.execute(
-        select(AuditEvent.seq, AuditEvent.event, AuditEvent.from_state, AuditEvent.to_state,
-               AuditEvent.at, AuditEvent.actor_role)
-        .where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq))
+    rows = db.session.scalars(policy.history_query(user, case))
     coarse = user.role == "school"
     return [
         HistoryItem(seq=r.seq, event=r.event,

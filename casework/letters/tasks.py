@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from flask import current_app, has_app_context
 from huey import crontab
 
 from casework.extensions import db, queue
@@ -44,9 +45,14 @@ def render_letter_now(letter_id: int) -> str:
     return "rendered"
 
 
+def _app():
+    """The app of the caller when there is one (tests, CLI), else the worker's app."""
+    return current_app._get_current_object() if has_app_context() else queue.app
+
+
 @huey.task(retries=3, retry_delay=10)
 def render_letter_task(letter_id: int) -> str:
-    with queue.app.app_context():
+    with _app().app_context():
         return render_letter_now(letter_id)
 
 
@@ -54,7 +60,7 @@ def render_letter_task(letter_id: int) -> str:
 def sweep_task() -> None:
     from casework.services.letters import sweep_letters
 
-    with queue.app.app_context():
+    with _app().app_context():
         sweep_letters()
 
 

@@ -156,8 +156,7 @@ def _render_case(case: Case, *, posted: tuple[str, object] | None = None, error:
         "role": texts.ROLE_LABELS.get(row.actor_role, row.actor_role),
         "from": wf.state_label(row.from_state) if row.from_state else None,
         "to": wf.state_label(row.to_state),
-    } for row in db.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id)
-                                    .order_by(AuditEvent.seq))]
+    } for row in db.session.scalars(policy.history_query(user, case))]
 
     today = date.today()
     allowed_deadlines = texts.DEADLINES_FOR_ROLE.get(user.role)
