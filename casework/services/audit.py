@@ -56,13 +56,15 @@ def verify_chains(batch: int = 5000) -> VerifyResult:
     checked = 0
     prev_case, prev_hash, expected_seq = None, GENESIS, 1
     q = select(AuditEvent).order_by(AuditEvent.case_id, AuditEvent.seq).execution_options(yield_per=batch)
-    for row in db.session.scalars(q):
-        if row.case_id != prev_case:
-            prev_case, prev_hash, expected_seq = row.case_id, GENESIS, 1
-        checked += 1
-        if row.seq != expected_seq or row.prev_hash != prev_hash or row.hash != row_hash(row):
-            return VerifyResult(False, checked, {"case_id": row.case_id, "seq": row.seq})
-        prev_hash, expected_seq = row.hash, expected_seq + 1
+    # yield_per streams through a server-side cursor on PostgreSQL: close it also when we stop early.
+    with db.session.scalars(q) as rows:
+        for row in rows:
+            if row.case_id != prev_case:
+                prev_case, prev_hash, expected_seq = row.case_id, GENESIS, 1
+            checked += 1
+            if row.seq != expected_seq or row.prev_hash != prev_hash or row.hash != row_hash(row):
+                return VerifyResult(False, checked, {"case_id": row.case_id, "seq": row.seq})
+            prev_hash, expected_seq = row.hash, expected_seq + 1
     return VerifyResult(True, checked, None)
 
 

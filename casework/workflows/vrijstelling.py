@@ -278,7 +278,10 @@ def _apply_geef_verklaring(ctx: GuardContext) -> None:
 
 
 def _apply_start_herbeoordeling(ctx: GuardContext) -> None:
-    ctx.case.data = {**ctx.case.data, "herbeoordeling_gestart_op": ctx.today.isoformat()}
+    # A new assessment, a new deadline: the first one's date would make it overdue at once.
+    due = ctx.today + timedelta(days=ctx.settings["BEOORDEEL_TERMIJN_DAGEN"])
+    ctx.case.data = {**ctx.case.data, "herbeoordeling_gestart_op": ctx.today.isoformat(),
+                     "beoordelen_voor": due.isoformat()}
 
 
 def _apply_beeindig(ctx: GuardContext) -> None:
@@ -304,7 +307,7 @@ def _deadlines(case, settings: dict) -> list[tuple[str, date]]:
         found.append(("behandeling", iso(d["ontvangen_op"]) + timedelta(days=settings["BEHANDEL_TERMIJN_DAGEN"])))
     elif case.state == "niet_ontvankelijk" and d.get("aanvullen_voor"):
         found.append(("aanvulling", iso(d["aanvullen_voor"])))
-    elif case.state in ("in_behandeling", "advies_uitgebracht") and d.get("beoordelen_voor"):
+    elif case.state in ("in_behandeling", "herbeoordeling", "advies_uitgebracht") and d.get("beoordelen_voor"):
         found.append(("beoordeling", iso(d["beoordelen_voor"])))
     elif case.state == "advies_gevraagd" and d.get("advies_voor"):
         found.append(("advies", iso(d["advies_voor"])))
