@@ -1,0 +1,177 @@
+"""Authentication in the model layer: password hashes, sign-in errors, rate limit, tokens, sessions."""
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from casework import auth
+from casework.extensions import db
+from casework.models import ApiToken, LoginFailure, User, utcnow
+from casework.services.errors import NotAuthenticated, RateLimited
+from factories import make_user
+
+
+# ------------------------------------------------------------------ passwords
+
+def test_passwords_are_stored_as_argon2id_hashes(demo):
+    users = list(db.session.scalars(select(User)))
+    assert users
+    for user in users:
+        assert user.password_hash.startswith("$argon2id$"), user.email
+        assert "demo" not in user.password_hash
+    hashed = auth.hash_password("Geheim-wachtwoord-1")
+    assert hashed.startswith("$argon2id$") and "Geheim-wachtwoord-1" not in hashed
+    assert auth.hash_password("Geheim-wachtwoord-1") != hashed  # salted
+
+
+def test_authenticate_with_the_right_password(demo):
+    assert auth.authenticate("leerplicht@voorbeeldstad.test", "demo").id == demo.lpa.id
+    # The email is matched without regard to case and surrounding spaces.
+    assert auth.authenticate("  Leerplicht@Voorbeeldstad.TEST ", "demo").id == demo.lpa.id
+
+
+def _refusal(email: str, password: str) -> NotAuthenticated:
+    with pytest.raises(NotAuthenticated) as excinfo:
+        auth.authenticate(email, password)
+    return excinfo.value
+
+
+def test_unknown_email_and_wrong_password_get_the_same_answer(demo):
+    unknown = _refusal("niemand@voorbeeld.test", "demo")
+    wrong = _refusal("leerplicht@voorbeeldstad.test", "fout")
+    assert (unknown.status, unknown.code, unknown.message) == (wrong.status, wrong.code, wrong.message)
+    assert unknown.status == 401
+    assert "niemand" not in unknown.message
+
+
+def test_inactive_user_refused_with_the_same_answer(demo):
+    wrong = _refusal("leerplicht@voorbeeldstad.test", "fout")
+    demo.lpa.active = False
+    db.session.flush()
+    assert _refusal("leerplicht@voorbeeldstad.test", "demo").message == wrong.message
+
+
+def test_failures_are_counted_and_success_clears_them(demo):
+    email = "ouder1@voorbeeld.test"
+    for _ in range(3):
+        _refusal(email, "fout")
+    assert db.session.scalar(select(func.count()).where(LoginFailure.email == email)) == 3
+    auth.authenticate(email, "demo")
+    assert db.session.scalar(select(func.count()).where(LoginFailure.email == email)) == 0
+
+
+def test_rate_limit_after_the_maximum_number_of_failures(app, demo, monkeypatch):
+    assert app.config["LOGIN_MAX_FAILURES"] == 10  # the setting's default
+    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 4)  # each failure costs an argon2 hash
+    email = "ouder2@voorbeeld.test"
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit - 1):
+        _refusal(email, "fout")
+    assert auth.authenticate(email, "demo").id == demo.ouder2.id  # one below the limit: still in
+    for _ in range(limit):
+        _refusal(email, "fout")
+    with pytest.raises(RateLimited) as excinfo:
+        auth.authenticate(email, "demo")  # even the right password, until the window passes
+    assert excinfo.value.status == 429
+    # Unknown emails are limited too (no way to tell them apart by the answer).
+    for _ in range(limit):
+        _refusal("bestaat-niet@voorbeeld.test", "fout")
+    with pytest.raises(RateLimited):
+        auth.authenticate("bestaat-niet@voorbeeld.test", "fout")
+    # Another account is not affected.
+    assert auth.authenticate("ouder1@voorbeeld.test", "demo").id == demo.ouder1.id
+
+
+def test_rate_limit_window_expires(app, demo):
+    email = "ouder2@voorbeeld.test"
+    long_ago = utcnow() - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    db.session.add_all([LoginFailure(email=email, at=long_ago) for _ in range(limit)])
+    db.session.flush()
+    assert auth.authenticate(email, "demo").id == demo.ouder2.id
+
+
+# ------------------------------------------------------------------ API tokens
+
+def _api_user(app, token: str) -> User:
+    with app.test_request_context(headers={"Authorization": f"Bearer {token}"}):
+        return auth.api_user()
+
+
+def test_api_token_is_stored_hashed(app, demo):
+    token, expires = auth.issue_token(demo.lpa)
+    row = db.session.scalar(select(ApiToken).where(ApiToken.user_id == demo.lpa.id))
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (row.token_hash, str(row.id))
+    stored = db.session.execute(select(ApiToken.__table__)).all()
+    assert not any(token in str(value) for line in stored for value in line)
+    assert row.expires_at == expires
+    assert expires - utcnow() <= timedelta(hours=app.config["API_TOKEN_HOURS"])
+    assert _api_user(app, token).id == demo.lpa.id
+
+
+def test_expired_token_refused(app, demo):
+    token, _ = auth.issue_token(demo.lpa)
+    row = db.session.scalar(select(ApiToken).where(ApiToken.user_id == demo.lpa.id))
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.flush()
+    with pytest.raises(NotAuthenticated):
+        _api_user(app, token)
+
+
+def test_revoked_token_refused(app, demo):
+    token, _ = auth.issue_token(demo.lpa)
+    with app.test_request_context(headers={"Authorization": f"Bearer {token}"}):
+        auth.revoke_current_token()
+    with pytest.raises(NotAuthenticated):
+        _api_user(app, token)
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer onzin", "Basic abc", "bearer  "])
+def test_missing_or_unknown_token_refused(app, demo, header):
+    auth.issue_token(demo.lpa)
+    with app.test_request_context(headers={"Authorization": header} if header else {}):
+        with pytest.raises(NotAuthenticated):
+            auth.api_user()
+
+
+def test_token_of_a_deactivated_user_refused(app, demo):
+    token, _ = auth.issue_token(demo.lpa)
+    demo.lpa.active = False
+    db.session.flush()
+    with pytest.raises(NotAuthenticated):
+        _api_user(app, token)
+
+
+# ------------------------------------------------------------------ browser sessions
+
+def test_end_session_rotates_the_nonce(app, demo):
+    user = demo.ouder1
+    with app.test_request_context():
+        auth.start_session(user)
+        old_key = user.get_id()
+        assert auth._load_user(old_key).id == user.id
+        auth.end_session(user)
+    assert user.session_nonce != old_key.partition(":")[2]
+    # The old cookie's key no longer loads the user; the new one does.
+    assert auth._load_user(old_key) is None
+    assert auth._load_user(user.get_id()).id == user.id
+
+
+def test_session_key_of_an_inactive_user_or_a_forged_nonce_loads_nobody(demo):
+    user = demo.ouder1
+    assert auth._load_user(f"{user.id}:verzonnen") is None
+    assert auth._load_user("abc:def") is None
+    key = user.get_id()
+    user.active = False
+    db.session.flush()
+    assert auth._load_user(key) is None
+
+
+def test_new_users_get_distinct_nonces(demo):
+    a = make_user("een@voorbeeld.test", "ouder", None)
+    b = make_user("twee@voorbeeld.test", "ouder", None)
+    assert a.session_nonce and b.session_nonce and a.session_nonce != b.session_nonce

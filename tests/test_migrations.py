@@ -1,0 +1,109 @@
+"""Migrations: the migrated schema is the models' schema, and the chain runs down and up again."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from casework.extensions import db
+from casework.models import Base
+from conftest import PG_URL, fresh_postgres_database_url
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _alembic_config(url: str) -> Config:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def test_migrated_database_matches_the_models(app_ctx):
+    connection = db.session.connection()
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    diff = compare_metadata(context, Base.metadata)
+    # Nothing is ignored: every difference between models and migrations is a defect.
+    assert diff == [], "\n".join(str(d) for d in diff)
+
+
+def test_one_head_and_the_database_is_at_it(app_ctx):
+    cfg = _alembic_config(str(db.engine.url))
+    heads = ScriptDirectory.from_config(cfg).get_heads()
+    assert len(heads) == 1, f"several migration heads: {heads}"
+    current = MigrationContext.configure(db.session.connection()).get_current_heads()
+    assert tuple(current) == tuple(heads)
+
+
+def test_migration_files_are_named_by_date():
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        assert path.name[:11].replace("_", "").isdigit() and path.name[4] == "_", path.name
+
+
+def _tables(engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+@pytest.mark.no_transaction
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_upgrade_downgrade_upgrade(tmp_path, backend):
+    if backend == "postgresql":
+        if not PG_URL:
+            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
+        url = fresh_postgres_database_url("casework_migrations")
+    else:
+        url = f"sqlite:///{tmp_path}/migrations.db"
+    cfg = _alembic_config(url)
+    engine = create_engine(url)
+    try:
+        command.upgrade(cfg, "head")
+        expected = set(Base.metadata.tables)
+        assert _tables(engine) == expected
+
+        command.downgrade(cfg, "base")
+        assert _tables(engine) == set()
+        with engine.connect() as conn:
+            if backend == "postgresql":
+                functions = conn.execute(text(
+                    "SELECT count(*) FROM pg_proc WHERE proname = 'casework_audit_append_only'")).scalar()
+                assert functions == 0
+            else:
+                triggers = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")).scalar()
+                assert triggers == 0
+
+        command.upgrade(cfg, "head")
+        assert _tables(engine) == expected
+        # The append-only guard is back after the second upgrade.
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO organisations (kind, naam, adres, postcode_plaats, telefoon, email) "
+                              "VALUES ('gemeente', 'G', '', '', '', '')"))
+            gemeente = conn.execute(text("SELECT id FROM organisations")).scalar()
+            conn.execute(text("INSERT INTO children (bsn, voornaam, achternaam, geboortedatum, geslacht, "
+                              "adres, postcode_plaats, gemeente_id) "
+                              "VALUES ('1', 'A', 'B', '2015-01-01', 'X', '', '', :g)"),
+                         {"g": gemeente})
+            child = conn.execute(text("SELECT id FROM children")).scalar()
+            conn.execute(text("INSERT INTO cases (type, state, version, is_open, child_id, gemeente_id, "
+                              "created_at, updated_at, data) VALUES ('vrijstelling_5a', "
+                              "'kennisgeving_ontvangen', 1, :t, :c, :g, '2026-01-01', '2026-01-01', '{}')"),
+                         {"c": child, "g": gemeente, "t": True})
+            case = conn.execute(text("SELECT id FROM cases")).scalar()
+            conn.execute(text("INSERT INTO audit_events (case_id, seq, event, to_state, actor_role, at, "
+                              "payload_digest, prev_hash, hash) VALUES (:c, 1, 'dien_in', "
+                              "'kennisgeving_ontvangen', 'ouder', '2026-01-01', 'x', 'y', 'z')"), {"c": case})
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM audit_events"))
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                    Base.metadata)
+        assert diff == [], "\n".join(str(d) for d in diff)
+    finally:
+        engine.dispose()
