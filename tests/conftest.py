@@ -66,8 +66,12 @@ def app(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _transaction(request, app):
     """Every test in a transaction that is rolled back; the app's commits become savepoints."""
+    saved_queue = (queue.huey.storage, queue.app)
     if "no_transaction" in request.keywords:
-        yield
+        try:
+            yield
+        finally:
+            queue.huey.storage, queue.app = saved_queue  # a test's own app takes the queue over
         return
     state = db.state(app)
     with app.app_context():
@@ -84,6 +88,7 @@ def _transaction(request, app):
                                          join_transaction_mode="conservative_savepoint")
             outer.rollback()
             connection.close()
+            queue.huey.storage, queue.app = saved_queue
             queue.huey.flush()
 
 

@@ -25,7 +25,7 @@ def test_production_starts_with_a_real_key(monkeypatch, tmp_path):
     monkeypatch.setenv("CASEWORK_DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     cfg = ProductionConfig.from_env()
     assert cfg["SESSION_COOKIE_SECURE"] is True
-    app = create_app(cfg)
+    app = create_app(cfg, QUEUE_BACKEND="memory")
     assert app.config["SECRET_KEY"] == "x" * 48
 
 
