@@ -79,6 +79,15 @@ def child_scope(user: User) -> ColumnElement[bool]:
     return false()
 
 
+def may_report_absence(user: User, child: Child) -> bool:
+    """School for its own pupil, LPA for a child living in one of its gemeenten."""
+    if user is None:  # a system intake (DUO import) has checked the school itself
+        return True
+    if user.role not in ("school", "leerplichtambtenaar"):
+        return False
+    return db.session.scalar(select(exists().where(Child.id == child.id, child_scope(user)))) or False
+
+
 def may_file_for_child(user: User, child: Child) -> bool:
     """Ouder for an own child, LPA for a child living in one of its gemeenten."""
     if user.role not in ("ouder", "leerplichtambtenaar"):
@@ -109,6 +118,8 @@ def case_scope(user: User) -> ColumnElement[bool]:
     if user.role == "ouder":
         return Case.child_id.in_(
             select(parent_children.c.child_id).where(parent_children.c.user_id == user.id))
+    if user.role == "school":
+        return and_(Case.type == "verzuim", Case.school_id == user.organisation_id)
     return false()
 
 
@@ -121,7 +132,45 @@ def history_query(user: User, case: Case) -> Select:
     q = select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
     if user.role == "swv_adviseur":
         q = q.where(AuditEvent.event.in_(_SWV_EVENTS))
+    if user.role == "school":  # a school never learns that (or which) route was taken
+        q = q.where(AuditEvent.event.not_in(("kies_route", "verwijs_door")))
     return q
+
+
+# What a school sees of its submissions: how far it is, never where it went (domain.md).
+_COARSE_LABELS = {"ontvangen": "Ontvangen", "in_behandeling": "In behandeling",
+                  "afgesloten": "Afgesloten"}
+
+
+def coarse_state(case_type: str, state: str | None) -> str | None:
+    if state is None:
+        return None
+    wf = get_workflow(case_type)
+    if state in wf.terminal:
+        return "afgesloten"
+    if state == wf.events[wf.open_event].dest:
+        return "ontvangen"
+    return "in_behandeling"
+
+
+def state_condition(user: User, state: str) -> ColumnElement[bool]:
+    """A state filter in the terms this user sees (a school filters on the coarse states)."""
+    if user.role != "school":
+        return Case.state == state
+    from .workflows.verzuim import OPEN_STATES
+
+    coarse = {"ontvangen": ["ontvangen"], "afgesloten": ["afgesloten"],
+              "in_behandeling": [s for s in OPEN_STATES if s != "ontvangen"]}
+    return Case.state.in_(coarse.get(state, []))
+
+
+def state_for(user: User, case: Case, state: str | None = None) -> tuple[str | None, str | None]:
+    """The state (and its Dutch label) as this user may see it."""
+    state = case.state if state is None else state
+    if user.role == "school":
+        coarse = coarse_state(case.type, state)
+        return coarse, _COARSE_LABELS.get(coarse, coarse)
+    return state, get_workflow(case.type).state_label(state) if state else None
 
 
 def visible_cases(user: User) -> Select:
@@ -149,7 +198,8 @@ def may_fire(user: User, case: Case, spec: EventSpec) -> bool:
 
 def available_events(user: User, case: Case) -> list[str]:
     wf = get_workflow(case.type)
-    return [e.name for e in wf.events_from(case.state) if may_fire(user, case, e)]
+    return [e.name for e in wf.events_from(case.state)
+            if may_fire(user, case, e) and (e.applies is None or e.applies(case))]
 
 
 def ensure_may_fire(user: User, case: Case, spec: EventSpec) -> None:
@@ -198,11 +248,27 @@ _DATA_FIELDS = {
         "schooljaar", "samenvatting", "toestemming_door", "advies_gevraagd_op", "advies_voor",
         "advies", "advies_soort", "mogelijkheden",
     },
+    # A school sees what it submitted, never the cause, the route or the help.
+    "school": {
+        "soort", "oorspronkelijke_soort", "verzuimsoort", "uren", "keer_te_laat", "periode_start",
+        "periode_eind", "omschrijving", "verzuimbeleid_situatie", "ontvangen_op", "omgezet_op",
+        "afgesloten_op",
+    },
+}
+# Parents of a verzuim case: what was reported and what they were told in letters; not the
+# LPA's analysis or the route proposal.
+_OUDER_VERZUIM = {
+    "soort", "verzuimsoort", "uren", "keer_te_laat", "periode_start", "periode_eind",
+    "omschrijving", "ontvangen_op", "gesprek_gepland_op", "gesprek_tijd", "gesprek_plaats", "route",
+    "afspraken", "tegen", "monitoren_tot", "resultaat", "toelichting_resultaat", "afgesloten_op",
+    "omgezet_op",
 }
 _EXCLUDED = {"leerplichtambtenaar": {"weging_advies"}, "jeugdarts": set()}
 
 
 def visible_data(user: User, case: Case) -> dict:
+    if case.type == "verzuim":
+        return _visible_verzuim_data(user, case)
     allowed = _DATA_FIELDS.get(user.role, set())
     data = dict(case.data or {})
     if allowed is None:
@@ -218,6 +284,20 @@ def visible_data(user: User, case: Case) -> dict:
         data["swv_id"] = case.swv_id
     if user.role in ("leerplichtambtenaar", "jeugdarts", "swv_adviseur", "ouder"):
         data["toestemming"] = case.toestemming
+    return data
+
+
+def _visible_verzuim_data(user: User, case: Case) -> dict:
+    from .workflows.verzuim import duo_status
+
+    data = dict(case.data or {})
+    if user.role == "school":
+        data = {k: v for k, v in data.items() if k in _DATA_FIELDS["school"]}
+    elif user.role == "ouder":
+        data = {k: v for k, v in data.items() if k in _OUDER_VERZUIM}
+    elif user.role != "leerplichtambtenaar":
+        return {}
+    data["duo_status"] = duo_status(case)
     return data
 
 
@@ -248,7 +328,11 @@ def letters_for(user: User, case: Case) -> list[Letter]:
 def get_letter_for(user: User, letter_id: int) -> Letter:
     q = select(Letter).join(Case, Case.id == Letter.case_id).where(Letter.id == letter_id,
                                                                    letter_scope(user))
-    if user.role != "swv_adviseur":
+    if user.role == "leerplichtambtenaar":
+        # A case handed over from another gemeente arrives as a letter addressed to this one.
+        q = q.where(or_(case_scope(user), and_(Letter.recipient_role == "gemeente",
+                                               Letter.recipient_org_id.in_(gemeente_ids(user)))))
+    elif user.role != "swv_adviseur":
         # An SWV keeps the letters addressed to it after the case has moved past the advice.
         q = q.where(case_scope(user))
     letter = db.session.scalar(q)
@@ -287,6 +371,7 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "api.get_case": _ALL,
     "api.fire_event": _ALL,
     "api.case_audit": frozenset({"leerplichtambtenaar", "beheerder"}),
+    "api.route_proposal": _LPA,
     # letters
     "api.get_letter": _ALL,
     "api.get_letter_pdf": _ALL,

@@ -38,6 +38,8 @@ class BaseConfig:
     LOGIN_MAX_FAILURES = 10  # per email in LOGIN_WINDOW_MINUTES, then 429
     LOGIN_WINDOW_MINUTES = 15
     LETTER_MAX_ATTEMPTS = 5
+    VERZUIM_ONDERZOEK_SCHOOLDAGEN = 5  # a melding not investigated after this many school days is overdue
+    ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_ENABLED = True
@@ -56,7 +58,7 @@ class BaseConfig:
             "HERBEOORDELING_LEAD_DAYS", "ADVIES_TERMIJN_DAGEN", "BEHANDEL_TERMIJN_DAGEN",
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
             "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
-            "LETTER_MAX_ATTEMPTS",
+            "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         return cfg

@@ -13,7 +13,9 @@ from casework.services.errors import BadRequest, ValidationFailed
 
 from . import api_bp
 from .openapi import create_case_body, event_body, event_param
-from .schemas import AuditList, CaseList, CaseOut, CaseQuery
+from casework.workflows.verzuim import RouteVoorstelVraag
+
+from .schemas import AuditList, CaseList, CaseOut, CaseQuery, RouteProposalOut
 from .serialize import audit_row, case_summary, full_case
 from .util import current_user, doc, json_body, like_pattern, parse_query, respond
 
@@ -47,7 +49,7 @@ def list_cases():
     if params.type:
         conditions.append(Case.type == params.type)
     if params.state:
-        conditions.append(Case.state == params.state)
+        conditions.append(policy.state_condition(user, params.state))
     if params.due_before:
         conditions.append(Case.due_on < params.due_before)
     if params.q:
@@ -120,6 +122,18 @@ def fire_event(case_id: int, event: str):
     expected = _expected_version(body)
     case_service.fire(case, event, actor=user, data=body, expected_version=expected)
     return _case_response(user, case)
+
+
+@api_bp.post("/cases/<int:case_id>/route-voorstel")
+@doc(summary="Routevoorstel (MAS)", tag="cases", body=RouteVoorstelVraag, response=RouteProposalOut,
+     errors=(400, 403, 409, 422),
+     description="Het signaleringsinstrument van mas.md: uit de oorzaak die de "
+                 "leerplichtambtenaar vastlegt volgt een voorgestelde route met reden. Wie bij "
+                 "`kies_route` een andere route kiest, geeft `motivering_afwijking`.")
+def route_proposal(case_id: int):
+    user = current_user()
+    case = policy.get_case_for(user, case_id)
+    return respond(RouteProposalOut(**case_service.propose_route(case, user, json_body())))
 
 
 @api_bp.get("/cases/<int:case_id>/audit")

@@ -329,3 +329,9 @@ class DeskundigeList(RootModel[list[DeskundigeOut]]):
 class HealthOut(Out):
     status: Literal["ok", "error"]
     db: Literal["ok", "error"]
+
+
+class RouteProposalOut(Out):
+    route: str
+    label: str
+    reden: str

@@ -24,29 +24,12 @@ from .schemas import (
     OrgRef,
 )
 
-# A school sees only how far its submission is, never the route (domain.md, workflow 2).
-_COARSE_LABELS = {"ontvangen": "Ontvangen", "in_behandeling": "In behandeling",
-                  "afgesloten": "Afgesloten"}
-
-
 def _coarse(case_type: str, state: str | None) -> str | None:
-    if state is None:
-        return None
-    wf = WORKFLOWS.get(case_type)
-    if wf is None:
-        return state
-    if state in wf.terminal:
-        return "afgesloten"
-    if state == wf.events[wf.open_event].dest:
-        return "ontvangen"
-    return "in_behandeling"
+    return policy.coarse_state(case_type, state)
 
 
 def state_for(user: User, case: Case) -> tuple[str, str]:
-    if user.role == "school":
-        coarse = _coarse(case.type, case.state)
-        return coarse, _COARSE_LABELS.get(coarse, coarse)
-    return case.state, get_workflow(case.type).state_label(case.state)
+    return policy.state_for(user, case)
 
 
 def org_ref(org: Organisation | None) -> OrgRef | None:

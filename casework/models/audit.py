@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -24,6 +24,8 @@ class AuditEvent(Base):
     actor_role: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     payload_digest: Mapped[str] = mapped_column(String(64))
+    # Decision facts an auditor reads directly (route proposal and choice); never personal data.
+    details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

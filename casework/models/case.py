@@ -40,9 +40,11 @@ class Case(Base):
         CheckConstraint("einddatum IS NULL OR einddatum >= ingangsdatum", name="eind_niet_voor_ingang"),
         # One open case of a type per child: the service gives the clear message, this is the backstop.
         Index(
-            "uq_cases_open_per_child", "child_id", "type", unique=True,
-            sqlite_where=text("is_open = 1"), postgresql_where=text("is_open"),
+            "uq_cases_open_vrijstelling_per_child", "child_id", unique=True,
+            sqlite_where=text("is_open = 1 AND type = 'vrijstelling_5a'"),
+            postgresql_where=text("is_open AND type = 'vrijstelling_5a'"),
         ),
+        Index("ix_cases_school", "school_id", "type"),
         Index("ix_cases_worklist", "gemeente_id", "is_open", "due_on"),
         Index("ix_cases_state", "type", "state"),
     )
@@ -62,6 +64,8 @@ class Case(Base):
     # Relations that scope visibility (policy.py), kept as columns so lists filter in SQL.
     deskundige_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     swv_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # Verzuim: the school the absence was reported for; it sees (only) the coarse state.
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     toestemming: Mapped[bool | None] = mapped_column(Boolean)
     # Exemption period; the scheduler queries these.
     ingangsdatum: Mapped[date | None] = mapped_column(Date)
@@ -74,6 +78,7 @@ class Case(Base):
     gemeente: Mapped[Organisation] = relationship(foreign_keys=[gemeente_id])
     deskundige: Mapped[User | None] = relationship(foreign_keys=[deskundige_id])
     swv: Mapped[Organisation | None] = relationship(foreign_keys=[swv_id])
+    school: Mapped[Organisation | None] = relationship(foreign_keys=[school_id])
 
     # Concurrent transitions: the UPDATE carries "WHERE version = n"; the loser gets a 409.
     __mapper_args__ = {"version_id_col": version}

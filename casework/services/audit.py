@@ -22,14 +22,16 @@ def digest(value) -> str:
 
 
 def row_hash(row: AuditEvent) -> str:
-    return digest([
-        row.case_id, row.seq, row.event, row.from_state, row.to_state, row.actor_id,
-        row.actor_role, row.at.isoformat(), row.payload_digest, row.prev_hash,
-    ])
+    fields = [row.case_id, row.seq, row.event, row.from_state, row.to_state, row.actor_id,
+              row.actor_role, row.at.isoformat(), row.payload_digest, row.prev_hash]
+    if row.details is not None:  # rows without details hash exactly as before details existed
+        fields.append(row.details)
+    return digest(fields)
 
 
 def append_audit(case_id: int, event: str, from_state: str | None, to_state: str,
-                 actor_id: int | None, actor_role: str, payload: dict) -> AuditEvent:
+                 actor_id: int | None, actor_role: str, payload: dict,
+                 details: dict | None = None) -> AuditEvent:
     last = db.session.execute(
         select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.case_id == case_id)
         .order_by(AuditEvent.seq.desc()).limit(1)
@@ -37,7 +39,7 @@ def append_audit(case_id: int, event: str, from_state: str | None, to_state: str
     row = AuditEvent(
         case_id=case_id, seq=(last.seq + 1) if last else 1, event=event, from_state=from_state,
         to_state=to_state, actor_id=actor_id, actor_role=actor_role, at=utcnow(),
-        payload_digest=digest(payload), prev_hash=last.hash if last else GENESIS,
+        payload_digest=digest(payload), prev_hash=last.hash if last else GENESIS, details=details,
     )
     row.hash = row_hash(row)
     db.session.add(row)

@@ -120,9 +120,10 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
             db.session.add(MedicalNote(case_id=case.id, author_id=actor.id, text=note))
     db.session.flush()
     # Relations may have changed through their id columns; reload them for the letters.
-    db.session.expire(case, ["swv", "deskundige"])
+    db.session.expire(case, ["swv", "deskundige", "school"])
     row = audit.append_audit(case.id, spec.name, None if from_state == NEW else from_state,
-                             case.state, actor.id if actor else None, actor_role, payload_dump)
+                             case.state, actor.id if actor else None, actor_role, payload_dump,
+                             spec.audit_details(ctx) if spec.audit_details else None)
     db.session.flush()
     record_letters(case, spec, actor, row.seq, ctx.today)
 
@@ -132,13 +133,15 @@ def _wrong_state_message(wf, case, spec) -> str:
             f"'{wf.state_label(case.state)}'.")
 
 
-def open_case(actor: User, case_type: str, data: dict | str | bytes | BaseModel) -> Case:
-    """The opening event (dien_in) of a new case."""
+def open_case(actor: User | None, case_type: str, data: dict | str | bytes | BaseModel, *,
+              actor_role: str | None = None) -> Case:
+    """The opening event (dien_in) of a new case. actor None: a system intake (actor_role names it)."""
     wf = WORKFLOWS.get(case_type)
     if wf is None:
         raise ValidationFailed("Onbekend soort zaak.", {"type": [f"Kies een van: {', '.join(WORKFLOWS)}."]})
     spec = wf.events[wf.open_event]
-    if actor.role not in spec.roles:
+    actor_role = actor.role if actor is not None else actor_role
+    if actor_role not in spec.roles:
         raise Forbidden("U mag dit soort zaak niet indienen.")
     payload = parse_payload(spec.payload, data)
     child = db.session.get(Child, payload.child_id)
@@ -146,15 +149,15 @@ def open_case(actor: User, case_type: str, data: dict | str | bytes | BaseModel)
                 data={}, version=1, is_open=True, created_at=utcnow())
     ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
     _run_guards(spec, ctx)
-    existing = db.session.scalar(select(Case).where(
+    existing = wf.one_open_case_per_child and db.session.scalar(select(Case).where(
         Case.child_id == child.id, Case.type == case_type, Case.is_open.is_(True)))
-    if existing is not None:
+    if existing:
         raise Conflict(
             f"Voor dit kind loopt al een zaak ({existing.reference}). "
             "Een nieuwe kennisgeving kan pas als die zaak is afgerond.",
             open_case_id=existing.id, open_case_reference=existing.reference)
     try:
-        _transition(case, spec, ctx, actor, actor.role, payload)
+        _transition(case, spec, ctx, actor, actor_role, payload)
     except IntegrityError:
         db.session.rollback()
         raise Conflict("Voor dit kind is zojuist al een zaak ingediend.") from None
@@ -177,6 +180,8 @@ def fire(case: Case, event: str, *, actor: User | None, data=None,
         raise Conflict("De zaak is intussen gewijzigd. Laad de zaak opnieuw en probeer het nog eens.")
     if case.state not in spec.sources:
         raise InvalidTransition(_wrong_state_message(wf, case, spec))
+    if spec.applies is not None and not spec.applies(case):
+        raise InvalidTransition(f"De stap '{spec.label}' past niet bij deze zaak.")
     payload = parse_payload(spec.payload, data if data is not None else {})
     ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
     _run_guards(spec, ctx)
@@ -202,3 +207,16 @@ def commit() -> None:
         if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
             raise Conflict("Iemand anders heeft deze zaak net gewijzigd. Laad de zaak opnieuw.") from exc
         raise
+
+
+def propose_route(case: Case, actor: User, data) -> dict:
+    """The MAS route proposal for a verzuim case in onderzoek, from what the LPA records."""
+    from casework.workflows import verzuim
+
+    if case.type != verzuim.CASE_TYPE:
+        raise NotFound("Een routevoorstel hoort bij een verzuimzaak.")
+    policy.ensure_may_fire(actor, case, verzuim.EVENTS["kies_route"])
+    payload = parse_payload(verzuim.RouteVoorstelVraag, data if data is not None else {})
+    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
+    route, reden = verzuim.proposal_for(ctx)
+    return {"route": route, "label": verzuim.STATES[route], "reden": reden}

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from flask import current_app
 
 from casework.extensions import db
-from casework.models import Case, Letter, User, utcnow
+from casework.models import Case, Letter, Organisation, User, utcnow
 from casework.workflows import get_workflow
-from casework.workflows.base import EventSpec
+from casework.workflows.base import EventSpec, age_on
 
 _PENDING_KEY = "casework_letters_to_enqueue"
 
@@ -33,6 +33,23 @@ def _recipients(case: Case, role: str) -> list[dict]:
                  "adres_regels": _address_lines(p.adres or child.adres,
                                                 p.postcode_plaats or child.postcode_plaats)}
                 for p in parents]
+    if role == "leerling":
+        # A pupil gets their own letter from 12 up to 18 (domain.md, workflow 2).
+        child = case.child
+        if not 12 <= age_on(child.geboortedatum, date.today()) < 18:
+            return []
+        return [{"role": "leerling", "user_id": None, "org_id": None, "naam": child.naam,
+                 "adres_regels": _address_lines(child.adres, child.postcode_plaats)}]
+    if role == "school" and case.school:
+        school = case.school
+        return [{"role": "school", "user_id": None, "org_id": school.id,
+                 "naam": f"{school.naam}, t.a.v. de verzuimcoördinator",
+                 "adres_regels": _address_lines(school.adres, school.postcode_plaats)}]
+    if role == "nieuwe_gemeente" and case.data.get("overgedragen_aan"):
+        org = db.session.get(Organisation, case.data["overgedragen_aan"])
+        return [{"role": "gemeente", "user_id": None, "org_id": org.id,
+                 "naam": f"{org.naam}, t.a.v. team leerplicht",
+                 "adres_regels": _address_lines(org.adres, org.postcode_plaats)}]
     if role == "deskundige" and case.deskundige:
         arts = case.deskundige
         org = arts.organisation

@@ -56,6 +56,10 @@ class EventSpec:
     letters: tuple[LetterSpec, ...] = ()
     apply: Callable[[GuardContext], None] | None = None
     dests: tuple[str, ...] = ()  # every possible destination when dest is chosen at run time
+    # Decision facts kept in the audit row itself (e.g. route proposal and choice); no personal data.
+    audit_details: Callable[[GuardContext], dict] | None = None
+    # Offered only when this holds for the case (e.g. only a signaal can become a melding).
+    applies: Callable[[Any], bool] | None = None
 
     def destinations(self) -> tuple[str, ...]:
         return (self.dest,) if isinstance(self.dest, str) else self.dests
@@ -72,6 +76,7 @@ class Workflow:
     deadlines: Callable[[Any, dict], list[tuple[str, date]]]
     reference_prefix: str
     letter_facts: Callable[[str, Any, dict], dict] | None = None
+    one_open_case_per_child: bool = True
     machine: Machine = field(init=False)
 
     def __post_init__(self) -> None:

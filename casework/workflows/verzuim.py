@@ -1,0 +1,550 @@
+"""Verzuim: signaal zorgelijk verzuim and verzuimmeldingen through the MAS routes (domain.md
+workflow 2, mas.md)."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Literal
+
+from pydantic import Field
+
+from .base import (
+    NEW, EventSpec, GuardContext, LetterSpec, Payload, Workflow, age_on,
+)
+
+CASE_TYPE = "verzuim"
+
+STATES = {
+    "ontvangen": "Ontvangen",
+    "in_onderzoek": "In onderzoek",
+    "vrijwillige_hulp": "Route 1: vrijwillige hulp",
+    "halt": "Route 2: Halt-interventie",
+    "verplicht_kader": "Route 3: verzoek aan de Raad voor de Kinderbescherming",
+    "proces_verbaal": "Route 4: proces-verbaal",
+    "monitoring": "Monitoring",
+    "afgesloten": "Afgesloten",
+}
+TERMINAL = frozenset({"afgesloten"})
+ROUTES = ("vrijwillige_hulp", "halt", "verplicht_kader", "proces_verbaal")  # light to heavy
+OPEN_STATES = ("ontvangen", "in_onderzoek", *ROUTES, "monitoring")
+
+VERZUIMSOORTEN = ("16_uur_4_weken", "langdurig_relatief", "luxe", "overig")
+OORZAAK_CATEGORIEEN = ("zorg_of_gezondheid", "thuissituatie", "pesten_of_veiligheid",
+                       "geen_passend_aanbod", "eigen_initiatief", "luxe", "onbekend")
+RESULTATEN = ("verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling", "verhuisd", "anders")
+DREMPEL_UREN = 16
+DREMPEL_DAGEN = 28  # 4 school weeks
+
+# DUO's handling status per state; `afgesloten` depends on how the case ended.
+_DUO_STATUS = {"ontvangen": "R", **{s: "B" for s in ("in_onderzoek", *ROUTES, "monitoring")}}
+_DUO_AFGESLOTEN = {"ter_kennisgeving": "K", "overgedragen": "D", "ingetrokken": "I", "afgesloten": "G"}
+
+
+def duo_status(case) -> str:
+    if case.state == "afgesloten":
+        return _DUO_AFGESLOTEN[(case.data or {}).get("afsluiting", "afgesloten")]
+    return _DUO_STATUS[case.state]
+
+
+# ---------------------------------------------------------------- payloads
+
+Verzuimsoort = Literal["16_uur_4_weken", "langdurig_relatief", "luxe", "overig"]
+Route = Literal["vrijwillige_hulp", "halt", "verplicht_kader", "proces_verbaal"]
+OorzaakCategorie = Literal["zorg_of_gezondheid", "thuissituatie", "pesten_of_veiligheid",
+                           "geen_passend_aanbod", "eigen_initiatief", "luxe", "onbekend"]
+
+
+class DienIn(Payload):
+    child_id: int
+    soort: Literal["signaal", "melding"]
+    verzuimsoort: Verzuimsoort | None = None
+    uren: int | None = Field(default=None, ge=0, le=2000)
+    keer_te_laat: int | None = Field(default=None, ge=0, le=1000)
+    periode_start: date | None = None
+    periode_eind: date | None = None
+    omschrijving: str = ""
+    verzuimbeleid_situatie: str | None = None
+
+
+class StartOnderzoek(Payload):
+    gesprek_gepland_op: date
+    gesprek_tijd: str = ""
+    gesprek_plaats: str = ""
+
+
+class NeemTerKennisgevingAan(Payload):
+    reden: str = Field(min_length=1)
+
+
+class DraagOver(Payload):
+    gemeente_id: int
+
+
+class TrekIn(Payload):
+    reden: str = Field(min_length=1)
+
+
+class EscaleerNaarMelding(Payload):
+    verzuimsoort: Verzuimsoort
+    uren: int = Field(ge=0, le=2000)
+    periode_start: date
+    periode_eind: date
+    keer_te_laat: int | None = Field(default=None, ge=0, le=1000)
+
+
+class KiesRoute(Payload):
+    route: Route
+    oorzaak: str = Field(min_length=1)
+    oorzaak_categorie: OorzaakCategorie = "onbekend"
+    gesprek_gevoerd_op: date
+    motivering_afwijking: str | None = None
+    afspraken: str = ""
+    toestemming_halt: bool = False
+    tegen: Literal["ouders", "jongere"] | None = None
+    eerdere_hulp_niet_op_gang: bool = False
+    ontwikkeling_in_gevaar: bool = False
+    eerdere_routes_mislukt: bool = False
+    ouders_werken_niet_mee: bool = False
+    opvolgen_op: date | None = None
+
+
+class VerwijsDoor(Payload):
+    route: Route
+    motivering: str = Field(min_length=1)
+    afspraken: str = ""
+    toestemming_halt: bool = False
+    tegen: Literal["ouders", "jongere"] | None = None
+    opvolgen_op: date | None = None
+
+
+class StartMonitoring(Payload):
+    uitkomst: str = Field(min_length=1)
+    monitoren_tot: date
+
+
+class SluitAf(Payload):
+    resultaat: Literal["verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling",
+                       "verhuisd", "anders"]
+    toelichting: str | None = None
+
+
+# ---------------------------------------------------------------- rules
+
+def within_four_weeks(start: date | None, end: date | None) -> bool:
+    return start is not None and end is not None and (end - start).days < DREMPEL_DAGEN
+
+
+def earlier_halt(child_id: int, case_id: int | None) -> bool:
+    """Whether the pupil was referred to Halt for schoolverzuim before (any earlier case)."""
+    from sqlalchemy import exists, select
+
+    from casework.extensions import db
+    from casework.models import AuditEvent, Case
+
+    q = select(exists().where(AuditEvent.case_id == Case.id, Case.child_id == child_id,
+                              Case.type == CASE_TYPE, AuditEvent.to_state == "halt",
+                              Case.id != (case_id or -1)))
+    return bool(db.session.scalar(q))
+
+
+def propose_route(*, soort: str, oorzaak_categorie: str, leeftijd: int, uren: int | None,
+                  keer_te_laat: int | None, halt_eerder: bool, verzuimsoort: str | None,
+                  eerdere_hulp_niet_op_gang: bool = False, ontwikkeling_in_gevaar: bool = False,
+                  eerdere_routes_mislukt: bool = False, ouders_werken_niet_mee: bool = False,
+                  ) -> tuple[str, str]:
+    """The signaleringsinstrument of mas.md: the first rule that matches proposes the route."""
+    if soort == "signaal":
+        return "vrijwillige_hulp", "Een signaal is bedoeld voor vroege hulp: alleen vrijwillige hulp past."
+    if oorzaak_categorie in ("zorg_of_gezondheid", "thuissituatie", "pesten_of_veiligheid",
+                             "geen_passend_aanbod"):
+        return "vrijwillige_hulp", "Er zijn zorgen of problemen achter het verzuim: eerst hulp."
+    if (oorzaak_categorie == "eigen_initiatief" and halt_binnen_grenzen(leeftijd, uren, keer_te_laat)
+            and not halt_eerder):
+        return "halt", "Jongere van 12 tot 18 die zelf verzuimt, binnen de Halt-grenzen en nog niet eerder naar Halt."
+    if eerdere_hulp_niet_op_gang and ontwikkeling_in_gevaar:
+        return "verplicht_kader", "Vrijwillige hulp kwam niet op gang en de ontwikkeling van het kind is in gevaar."
+    if eerdere_routes_mislukt or (verzuimsoort == "luxe" and ouders_werken_niet_mee):
+        return "proces_verbaal", "Eerdere routes werkten niet, of luxeverzuim waarbij ouders niet meewerken."
+    return "vrijwillige_hulp", "Geen bijzondere aanleiding: licht waar het kan."
+
+
+def halt_binnen_grenzen(leeftijd: int, uren: int | None, keer_te_laat: int | None) -> bool:
+    uren_ok = uren is not None and 9 <= uren <= 60
+    laat_ok = keer_te_laat is not None and 12 <= keer_te_laat <= 60
+    return 12 <= leeftijd <= 17 and (uren_ok or laat_ok)
+
+
+def _guard_child(ctx: GuardContext):
+    from casework import policy
+
+    if ctx.case.child is None or not policy.may_report_absence(ctx.actor, ctx.case.child):
+        return {"child_id": "Deze leerling is niet gevonden, of u mag voor deze leerling geen verzuim melden."}
+    return None
+
+
+def _guard_dien_in(ctx: GuardContext):
+    p = ctx.payload
+    errors: dict[str, str] = {}
+    if p.periode_start and p.periode_eind and p.periode_eind < p.periode_start:
+        errors["periode_eind"] = "Het einde van de periode ligt voor het begin."
+    if p.periode_eind and p.periode_eind > ctx.today:
+        errors["periode_eind"] = "De periode kan niet in de toekomst liggen."
+    if p.soort == "signaal":
+        if not (p.verzuimbeleid_situatie or "").strip():
+            errors["verzuimbeleid_situatie"] = (
+                "Noem de situatie uit het verzuimbeleid van de school waar dit signaal onder valt.")
+        if p.verzuimsoort is not None:
+            errors["verzuimsoort"] = "Een signaal heeft geen verzuimsoort; die hoort bij een melding."
+        if p.uren is not None and p.uren >= DREMPEL_UREN:
+            errors["uren"] = ("Bij 16 uur of meer ongeoorloofd verzuim in 4 weken is een "
+                              "verzuimmelding verplicht, geen signaal. Doe een melding.")
+    else:
+        if p.verzuimsoort is None:
+            errors["verzuimsoort"] = "Kies de soort verzuim van de melding."
+        if p.uren is None:
+            errors["uren"] = "Vul het aantal uren ongeoorloofd verzuim in."
+        if p.periode_start is None:
+            errors["periode_start"] = "Vul het begin van de periode in."
+        if p.periode_eind is None:
+            errors["periode_eind"] = errors.get("periode_eind") or "Vul het einde van de periode in."
+        if (p.verzuimsoort == "16_uur_4_weken" and p.uren is not None and p.uren < DREMPEL_UREN):
+            errors["uren"] = "Een melding '16 uur in 4 weken' gaat over 16 uur of meer."
+        if (p.verzuimsoort == "16_uur_4_weken" and p.periode_start and p.periode_eind
+                and not within_four_weeks(p.periode_start, p.periode_eind)):
+            errors["periode_eind"] = "De periode van een melding '16 uur in 4 weken' is hoogstens 4 weken."
+    return errors or None
+
+
+def _guard_onderzoek(ctx: GuardContext):
+    if ctx.payload.gesprek_gepland_op < ctx.today:
+        return {"gesprek_gepland_op": "De datum van het gesprek kan niet in het verleden liggen."}
+    return None
+
+
+def _guard_escaleer(ctx: GuardContext):
+    p = ctx.payload
+    errors: dict[str, str] = {}
+    if p.periode_eind < p.periode_start:
+        errors["periode_eind"] = "Het einde van de periode ligt voor het begin."
+    if p.verzuimsoort == "16_uur_4_weken":
+        if p.uren < DREMPEL_UREN:
+            errors["uren"] = ("Het verzuim is nog onder de 16 uur in 4 weken: dan blijft het een signaal.")
+        elif not within_four_weeks(p.periode_start, p.periode_eind):
+            errors["periode_eind"] = "De 16 uur moeten binnen 4 aaneengesloten schoolweken vallen."
+    return errors or None
+
+
+def _route_guards(ctx: GuardContext, route: str) -> dict[str, str]:
+    case, p = ctx.case, ctx.payload
+    errors: dict[str, str] = {}
+    soort = case.data.get("soort")
+    leeftijd = age_on(case.child.geboortedatum, ctx.today)
+    if soort == "signaal" and route != "vrijwillige_hulp":
+        errors["route"] = ("Bij een signaal is alleen vrijwillige hulp mogelijk. Halt, de Raad of "
+                           "een proces-verbaal kan pas na een verzuimmelding.")
+        return errors
+    if route == "halt":
+        if not 12 <= leeftijd <= 17:
+            errors["route"] = f"Halt is voor jongeren van 12 tot en met 17 jaar; deze leerling is {leeftijd}."
+        elif not halt_binnen_grenzen(leeftijd, case.data.get("uren"), case.data.get("keer_te_laat")):
+            errors["route"] = "Halt past bij 9 tot 60 uur verzuim, of 12 tot 60 keer te laat."
+        elif earlier_halt(case.child_id, case.id):
+            errors["route"] = "Deze leerling ging al eerder naar Halt voor schoolverzuim."
+        if not p.toestemming_halt:
+            errors["toestemming_halt"] = ("Halt kan alleen met toestemming van de jongere"
+                                          + (" en de ouders." if leeftijd < 16 else "."))
+    if route == "proces_verbaal":
+        if p.tegen is None:
+            errors["tegen"] = "Kies tegen wie het proces-verbaal is: de ouders of de jongere."
+        elif p.tegen == "jongere" and leeftijd < 12:
+            errors["tegen"] = "Een proces-verbaal tegen de jongere kan pas vanaf 12 jaar."
+    return errors
+
+
+class RouteVoorstelVraag(Payload):
+    """What the LPA records about the cause; the product answers with a proposed route."""
+
+    oorzaak_categorie: OorzaakCategorie = "onbekend"
+    eerdere_hulp_niet_op_gang: bool = False
+    ontwikkeling_in_gevaar: bool = False
+    eerdere_routes_mislukt: bool = False
+    ouders_werken_niet_mee: bool = False
+
+
+def proposal_for(ctx: GuardContext) -> tuple[str, str]:
+    case, p = ctx.case, ctx.payload
+    return propose_route(
+        soort=case.data.get("soort"), oorzaak_categorie=p.oorzaak_categorie,
+        leeftijd=age_on(case.child.geboortedatum, ctx.today), uren=case.data.get("uren"),
+        keer_te_laat=case.data.get("keer_te_laat"), halt_eerder=earlier_halt(case.child_id, case.id),
+        verzuimsoort=case.data.get("verzuimsoort"),
+        eerdere_hulp_niet_op_gang=p.eerdere_hulp_niet_op_gang,
+        ontwikkeling_in_gevaar=p.ontwikkeling_in_gevaar,
+        eerdere_routes_mislukt=p.eerdere_routes_mislukt,
+        ouders_werken_niet_mee=p.ouders_werken_niet_mee)
+
+
+def _guard_kies_route(ctx: GuardContext):
+    errors = _route_guards(ctx, ctx.payload.route)
+    if ctx.payload.gesprek_gevoerd_op > ctx.today:
+        errors["gesprek_gevoerd_op"] = "Het gesprek kan niet in de toekomst gevoerd zijn."
+    voorstel, _ = proposal_for(ctx)
+    if ctx.payload.route != voorstel and not (ctx.payload.motivering_afwijking or "").strip():
+        errors["motivering_afwijking"] = (
+            f"U kiest een andere route dan het voorstel ({STATES[voorstel]}). "
+            "Leg uit waarom (pas toe of leg uit).")
+    return errors or None
+
+
+def _guard_verwijs_door(ctx: GuardContext):
+    if ROUTES.index(ctx.payload.route) <= ROUTES.index(ctx.case.state):
+        return {"route": "Doorverwijzen kan alleen naar een zwaardere route."}
+    return _route_guards(ctx, ctx.payload.route) or None
+
+
+def _guard_monitoring(ctx: GuardContext):
+    if ctx.payload.monitoren_tot <= ctx.today:
+        return {"monitoren_tot": "Kies een datum in de toekomst tot wanneer de aanwezigheid gevolgd wordt."}
+    return None
+
+
+def _guard_draag_over(ctx: GuardContext):
+    from casework.extensions import db
+    from casework.models import Organisation
+
+    org = db.session.get(Organisation, ctx.payload.gemeente_id)
+    if org is None or org.kind != "gemeente":
+        return {"gemeente_id": "Kies de gemeente die de zaak overneemt."}
+    if org.id == ctx.case.gemeente_id:
+        return {"gemeente_id": "Kies een andere gemeente dan de eigen gemeente."}
+    return None
+
+
+def _guard_sluit_af(ctx: GuardContext):
+    if ctx.payload.resultaat == "anders" and not (ctx.payload.toelichting or "").strip():
+        return {"toelichting": "Bij resultaat 'anders' is een toelichting nodig."}
+    return None
+
+
+# ---------------------------------------------------------------- effects
+
+def _iso(value):
+    return value.isoformat() if value else None
+
+
+def _apply_dien_in(ctx: GuardContext) -> None:
+    p, case = ctx.payload, ctx.case
+    case.school_id = case.child.school_id
+    case.data = {
+        "soort": p.soort, "oorspronkelijke_soort": p.soort, "verzuimsoort": p.verzuimsoort,
+        "uren": p.uren, "keer_te_laat": p.keer_te_laat, "periode_start": _iso(p.periode_start),
+        "periode_eind": _iso(p.periode_eind), "omschrijving": p.omschrijving,
+        "verzuimbeleid_situatie": p.verzuimbeleid_situatie, "ontvangen_op": ctx.today.isoformat(),
+        "ingediend_door": ctx.actor.role if ctx.actor else "duo_import",
+    }
+
+
+def _apply_start_onderzoek(ctx: GuardContext) -> None:
+    p = ctx.payload
+    ctx.case.data = {**ctx.case.data, "gesprek_gepland_op": p.gesprek_gepland_op.isoformat(),
+                     "gesprek_tijd": p.gesprek_tijd, "gesprek_plaats": p.gesprek_plaats,
+                     "onderzoek_gestart_op": ctx.today.isoformat()}
+
+
+def _apply_close(kind: str):
+    def apply(ctx: GuardContext) -> None:
+        extra = {}
+        p = ctx.payload
+        if hasattr(p, "reden"):
+            extra["reden_afsluiting"] = p.reden
+        if hasattr(p, "gemeente_id"):
+            extra["overgedragen_aan"] = p.gemeente_id
+        if hasattr(p, "resultaat"):
+            extra["resultaat"] = p.resultaat
+            extra["toelichting_resultaat"] = p.toelichting
+        ctx.case.data = {**ctx.case.data, **extra, "afsluiting": kind,
+                         "afgesloten_op": ctx.today.isoformat()}
+
+    return apply
+
+
+def _apply_escaleer(ctx: GuardContext) -> None:
+    p = ctx.payload
+    ctx.case.data = {**ctx.case.data, "soort": "melding", "verzuimsoort": p.verzuimsoort,
+                     "uren": p.uren, "keer_te_laat": p.keer_te_laat or ctx.case.data.get("keer_te_laat"),
+                     "periode_start": p.periode_start.isoformat(),
+                     "periode_eind": p.periode_eind.isoformat(),
+                     "omgezet_op": ctx.today.isoformat()}
+
+
+def _follow_up(ctx: GuardContext) -> str:
+    days = ctx.settings.get("ROUTE_OPVOLG_DAGEN", 42)
+    return (ctx.payload.opvolgen_op or ctx.today + timedelta(days=days)).isoformat()
+
+
+def _apply_kies_route(ctx: GuardContext) -> None:
+    p = ctx.payload
+    voorstel, reden = proposal_for(ctx)
+    ctx.case.data = {**ctx.case.data, "route": p.route, "oorzaak": p.oorzaak,
+                     "oorzaak_categorie": p.oorzaak_categorie,
+                     "gesprek_gevoerd_op": p.gesprek_gevoerd_op.isoformat(),
+                     "voorgestelde_route": voorstel, "reden_voorstel": reden,
+                     "motivering_afwijking": p.motivering_afwijking if p.route != voorstel else None,
+                     "afspraken": p.afspraken, "toestemming_halt": p.toestemming_halt,
+                     "tegen": p.tegen if p.route == "proces_verbaal" else None,
+                     "routes": [*ctx.case.data.get("routes", []), p.route],
+                     "opvolgen_op": _follow_up(ctx)}
+
+
+def _apply_verwijs_door(ctx: GuardContext) -> None:
+    p = ctx.payload
+    ctx.case.data = {**ctx.case.data, "route": p.route, "motivering_doorverwijzing": p.motivering,
+                     "afspraken": p.afspraken or ctx.case.data.get("afspraken", ""),
+                     "toestemming_halt": p.toestemming_halt,
+                     "tegen": p.tegen if p.route == "proces_verbaal" else None,
+                     "routes": [*ctx.case.data.get("routes", []), p.route],
+                     "opvolgen_op": _follow_up(ctx)}
+
+
+def _apply_monitoring(ctx: GuardContext) -> None:
+    p = ctx.payload
+    ctx.case.data = {**ctx.case.data, "uitkomst": p.uitkomst,
+                     "monitoren_tot": p.monitoren_tot.isoformat()}
+
+
+def _audit_kies_route(ctx: GuardContext) -> dict:
+    """Proposal, choice and the reason for a difference, in the audit row itself."""
+    voorstel, _ = proposal_for(ctx)
+    return {"voorgestelde_route": voorstel, "gekozen_route": ctx.payload.route,
+            "afwijking": ctx.payload.route != voorstel}
+
+
+def _audit_verwijs_door(ctx: GuardContext) -> dict:
+    return {"gekozen_route": ctx.payload.route}
+
+
+def _route_dest(ctx: GuardContext) -> str:
+    return ctx.payload.route
+
+
+def _deadlines(case, settings: dict) -> list[tuple[str, date]]:
+    d = case.data
+    iso = date.fromisoformat
+    found: list[tuple[str, date]] = []
+    if case.state == "ontvangen" and d.get("ontvangen_op"):
+        found.append(("onderzoek", add_school_days(iso(d["ontvangen_op"]),
+                                                   settings.get("VERZUIM_ONDERZOEK_SCHOOLDAGEN", 5))))
+    elif case.state == "in_onderzoek" and d.get("gesprek_gepland_op"):
+        found.append(("gesprek", iso(d["gesprek_gepland_op"])))
+    elif case.state in ROUTES and d.get("opvolgen_op"):
+        found.append(("opvolging", iso(d["opvolgen_op"])))
+    elif case.state == "monitoring" and d.get("monitoren_tot"):
+        found.append(("monitoring", iso(d["monitoren_tot"])))
+    return found
+
+
+def add_school_days(day: date, n: int) -> date:
+    """n school days (Monday to Friday) after day."""
+    while n > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+_LPA = frozenset({"leerplichtambtenaar"})
+_ROUTE_LETTERS = tuple(
+    spec for route in ROUTES for spec in (
+        LetterSpec(f"vz_route_{route}", "ouder", when=lambda c, r=route: c.state == r),
+        LetterSpec(f"vz_route_{route}", "leerling", when=lambda c, r=route: c.state == r),
+    )
+)
+
+EVENTS = {e.name: e for e in (
+    EventSpec("dien_in", "Verzuim melden", (NEW,), "ontvangen",
+              frozenset({"school", "leerplichtambtenaar", "duo_import"}), DienIn,
+              (_guard_child, _guard_dien_in), (LetterSpec("vz_ontvangstbevestiging", "school"),),
+              _apply_dien_in),
+    EventSpec("start_onderzoek", "Onderzoek starten", ("ontvangen",), "in_onderzoek", _LPA,
+              StartOnderzoek, (_guard_onderzoek,),
+              (LetterSpec("vz_uitnodiging", "ouder"), LetterSpec("vz_uitnodiging", "leerling")),
+              _apply_start_onderzoek),
+    EventSpec("neem_ter_kennisgeving_aan", "Ter kennisgeving aannemen", ("ontvangen",), "afgesloten",
+              _LPA, NeemTerKennisgevingAan, (), (LetterSpec("vz_ter_kennisgeving", "school"),),
+              _apply_close("ter_kennisgeving")),
+    EventSpec("draag_over", "Overdragen aan andere gemeente", ("ontvangen", "in_onderzoek"),
+              "afgesloten", _LPA, DraagOver, (_guard_draag_over,),
+              (LetterSpec("vz_overdracht_school", "school"),
+               LetterSpec("vz_overdracht_gemeente", "nieuwe_gemeente")), _apply_close("overgedragen")),
+    EventSpec("trek_in", "Intrekken", ("ontvangen",), "afgesloten", frozenset({"school"}), TrekIn,
+              (), (LetterSpec("vz_intrekking", "school"),),
+              _apply_close("ingetrokken")),
+    EventSpec("escaleer_naar_melding", "Omzetten naar verzuimmelding", OPEN_STATES, "in_onderzoek",
+              frozenset({"school", "leerplichtambtenaar"}), EscaleerNaarMelding, (_guard_escaleer,),
+              (LetterSpec("vz_omzetting", "ouder"), LetterSpec("vz_omzetting_school", "school")),
+              _apply_escaleer, applies=lambda case: (case.data or {}).get("soort") == "signaal"),
+    EventSpec("kies_route", "Route kiezen", ("in_onderzoek",), _route_dest, _LPA, KiesRoute,
+              (_guard_kies_route,), _ROUTE_LETTERS, _apply_kies_route, dests=ROUTES,
+              audit_details=_audit_kies_route),
+    EventSpec("verwijs_door", "Doorverwijzen naar zwaardere route", ROUTES, _route_dest, _LPA,
+              VerwijsDoor, (_guard_verwijs_door,), _ROUTE_LETTERS, _apply_verwijs_door,
+              dests=ROUTES, audit_details=_audit_verwijs_door),
+    EventSpec("start_monitoring", "Monitoring starten", ROUTES, "monitoring", _LPA, StartMonitoring,
+              (_guard_monitoring,),
+              (LetterSpec("vz_monitoring", "ouder"), LetterSpec("vz_monitoring_school", "school")),
+              _apply_monitoring),
+    EventSpec("sluit_af", "Afsluiten", ("in_onderzoek", *ROUTES, "monitoring"), "afgesloten", _LPA,
+              SluitAf, (_guard_sluit_af,),
+              (LetterSpec("vz_afsluiting", "ouder"), LetterSpec("vz_afsluiting_school", "school")),
+              _apply_close("afgesloten")),
+)}
+
+
+def letter_facts(kind: str, case, recipient: dict) -> dict:
+    """Plain values per letter kind; a school letter never carries cause, route or help."""
+    from casework.extensions import db
+    from casework.models import Organisation
+
+    d = case.data
+    iso = lambda key: date.fromisoformat(d[key]) if d.get(key) else None  # noqa: E731
+    school = case.school
+    facts: dict = {"soort": d.get("soort"), "school_naam": school.naam if school else "",
+                   "aan_leerling": recipient["role"] == "leerling"}
+    period = {"verzuimsoort": d.get("verzuimsoort"), "uren": d.get("uren"),
+              "periode_start": iso("periode_start"), "periode_eind": iso("periode_eind")}
+    if kind == "vz_ontvangstbevestiging":
+        facts |= period | {"ontvangen_op": iso("ontvangen_op")}
+    elif kind == "vz_uitnodiging":
+        facts |= {"gesprek_gepland_op": iso("gesprek_gepland_op"), "gesprek_tijd": d.get("gesprek_tijd", ""),
+                  "gesprek_plaats": d.get("gesprek_plaats", "")}
+    elif kind in ("vz_ter_kennisgeving", "vz_intrekking"):
+        facts |= {"reden": d.get("reden_afsluiting", "")}
+    elif kind in ("vz_overdracht_school", "vz_overdracht_gemeente"):
+        org = db.session.get(Organisation, d.get("overgedragen_aan"))
+        facts |= {"nieuwe_gemeente": org.naam if org else ""}
+        if kind == "vz_overdracht_gemeente":
+            facts |= period | {"omschrijving": d.get("omschrijving", "")}
+    elif kind in ("vz_omzetting", "vz_omzetting_school"):
+        facts |= period
+    elif kind.startswith("vz_route_"):
+        facts |= {"afspraken": d.get("afspraken", ""), "verwezen": len(d.get("routes", [])) > 1}
+        if kind == "vz_route_proces_verbaal":
+            facts |= {"tegen": d.get("tegen")}
+    elif kind in ("vz_monitoring", "vz_monitoring_school"):
+        facts |= {"monitoren_tot": iso("monitoren_tot")}
+    elif kind == "vz_afsluiting":
+        facts |= {"resultaat": d.get("resultaat"), "toelichting": d.get("toelichting_resultaat")}
+    return facts
+
+
+WORKFLOW = Workflow(
+    case_type=CASE_TYPE,
+    label="Verzuim",
+    states=STATES,
+    terminal=TERMINAL,
+    events=EVENTS,
+    open_event="dien_in",
+    deadlines=_deadlines,
+    reference_prefix="VZ",
+    letter_facts=letter_facts,
+    one_open_case_per_child=False,
+)
