@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -106,38 +105,9 @@ def client(app):
 @pytest.fixture
 def demo(app_ctx):
     """The demo users, organisations and children by short name."""
-    from casework.models import Child, Organisation, User
+    from factories import demo_namespace
 
-    def user(email):
-        return db.session.scalar(select(User).where(User.email == email))
-
-    def org(code):
-        return db.session.scalar(select(Organisation).where(Organisation.code == code))
-
-    def child(voornaam):
-        return db.session.scalar(select(Child).where(Child.voornaam == voornaam))
-
-    return SimpleNamespace(
-        lpa=user("leerplicht@voorbeeldstad.test"),
-        lpa_buurdorp=user("leerplicht@buurdorp.test"),
-        arts=user("jeugdarts@ggd-voorbeeld.test"),
-        swv=user("adviseur@swv-voorbeeldregio.test"),
-        swv_naburig=user("adviseur@swv-naburig.test"),
-        ouder1=user("ouder1@voorbeeld.test"),
-        ouder2=user("ouder2@voorbeeld.test"),
-        school=user("school@devoorbeeld.test"),
-        school_college=user("school@voorbeeldcollege.test"),
-        beheerder=user("beheer@voorbeeldstad.test"),
-        voorbeeldstad=org("GM9001"),
-        buurdorp=org("GM9002"),
-        swv_regio=org("SWV9001"),
-        swv_buur=org("SWV9002"),
-        ggd=org("JGZ9001"),
-        sam=child("Sam"),
-        lotte=child("Lotte"),
-        daan=child("Daan"),
-        noor=child("Noor"),
-    )
+    return demo_namespace()
 
 
 def api_token(client, email: str, password: str = "demo") -> dict:

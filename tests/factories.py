@@ -79,6 +79,7 @@ def demo_namespace() -> SimpleNamespace:
         ouder1=user("ouder1@voorbeeld.test"),
         ouder2=user("ouder2@voorbeeld.test"),
         school=user("school@devoorbeeld.test"),
+        school_college=user("school@voorbeeldcollege.test"),
         beheerder=user("beheer@voorbeeldstad.test"),
         voorbeeldstad=org("GM9001"),
         buurdorp=org("GM9002"),
