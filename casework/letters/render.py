@@ -2,13 +2,16 @@
 
 Templates get plain values (dicts, strings, dates), never ORM objects. The caller builds the
 context so that it holds nothing the recipient may not see; this module only checks the
-contract (all keys present, no child identity in an SWV letter without consent).
+contract (all keys present, no child identity in an SWV letter without consent, nothing
+about a verzuim route or its cause in a letter to a school).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,10 @@ __all__ = [
     "COMMON_KEYS",
     "LETTER_FIELDS",
     "LETTER_KINDS",
+    "SCHOOL_VERBODEN_SLEUTELS",
+    "VERZUIM_COMMON_KEYS",
+    "VERZUIM_KINDS",
+    "VERZUIM_ONTVANGER",
     "DataOnlyURLFetcher",
     "ExternalResourceError",
     "LetterContextError",
@@ -30,6 +37,8 @@ __all__ = [
     "render_letter",
     "render_letter_html",
     "render_pdf",
+    "school_tekst_problemen",
+    "standaard_onderwerp",
 ]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "letters"
@@ -60,10 +69,57 @@ LETTER_KINDS: dict[str, str] = {
     "v5a_herbeoordeling": "Uitnodiging herbeoordeling vrijstelling van de leerplicht",
     "v5a_beeindiging": "Uw zaak over vrijstelling van de leerplicht is afgesloten",
     "v5a_intrekking": "Bevestiging intrekking kennisgeving vrijstelling leerplicht",
+    # Verzuim (signaal zorgelijk verzuim and verzuimmelding, MAS routes).
+    "vz_ontvangstbevestiging": "Ontvangstbevestiging signaal of verzuimmelding",
+    "vz_uitnodiging": "Uitnodiging voor een gesprek over verzuim",
+    "vz_ter_kennisgeving": "Signaal of verzuimmelding ter kennisgeving aangenomen",
+    "vz_overdracht_school": "Zaak over verzuim overgedragen aan een andere gemeente",
+    "vz_overdracht_gemeente": "Overdracht van een zaak over verzuim aan uw gemeente",
+    "vz_intrekking": "Bevestiging intrekking signaal of verzuimmelding",
+    "vz_omzetting": "Het signaal over verzuim is nu een verzuimmelding",
+    "vz_omzetting_school": "Signaal zorgelijk verzuim omgezet in een verzuimmelding",
+    "vz_route_vrijwillige_hulp": "Afspraken en hulp om het verzuim te stoppen",
+    "vz_route_halt": "Aanmelding bij Halt voor schoolverzuim",
+    "vz_route_verplicht_kader": "Verzoek om onderzoek aan de Raad voor de Kinderbescherming",
+    "vz_route_proces_verbaal": "Proces-verbaal opgemaakt wegens schoolverzuim",
+    "vz_monitoring": "Wij volgen de komende tijd het schoolbezoek",
+    "vz_monitoring_school": "Verzoek om nieuw verzuim direct te melden",
+    "vz_afsluiting": "De zaak over verzuim is afgesloten",
+    "vz_afsluiting_school": "Zaak over verzuim afgesloten",
+}
+
+# Subject lines that depend on the context (when the caller gives no `onderwerp`).
+_ONDERWERP_PER_SOORT: dict[str, dict[str, str]] = {
+    "vz_ontvangstbevestiging": {
+        "signaal": "Ontvangstbevestiging signaal zorgelijk verzuim",
+        "melding": "Ontvangstbevestiging verzuimmelding",
+    },
+    "vz_ter_kennisgeving": {
+        "signaal": "Uw signaal zorgelijk verzuim is ter kennisgeving aangenomen",
+        "melding": "Uw verzuimmelding is ter kennisgeving aangenomen",
+    },
+    "vz_intrekking": {
+        "signaal": "Bevestiging intrekking signaal zorgelijk verzuim",
+        "melding": "Bevestiging intrekking verzuimmelding",
+    },
+}
+_ONDERWERP_LEERLING: dict[str, str] = {
+    "vz_uitnodiging": "We willen graag met je praten",
+    "vz_route_vrijwillige_hulp": "Onze afspraken over school",
+    "vz_route_halt": "Je bent aangemeld bij Halt",
+    "vz_route_verplicht_kader": (
+        "We hebben de Raad voor de Kinderbescherming gevraagd mee te kijken"
+    ),
+    "vz_route_proces_verbaal": "Er is een proces-verbaal gemaakt",
 }
 
 COMMON_KEYS: tuple[str, ...] = (
     "gemeente", "datum", "kenmerk", "ontvanger", "afzender", "kind", "schooljaar",
+)
+# A verzuim case has no schooljaar; every verzuim letter knows the kind of report and school.
+VERZUIM_COMMON_KEYS: tuple[str, ...] = (
+    "gemeente", "datum", "kenmerk", "ontvanger", "afzender", "kind",
+    "soort", "school_naam", "aan_leerling",
 )
 
 # Kind-specific keys: all must be present (values may be None where the contract says so).
@@ -82,6 +138,27 @@ LETTER_FIELDS: dict[str, tuple[str, ...]] = {
     "v5a_herbeoordeling": ("einddatum", "herbeoordelingsdatum"),
     "v5a_beeindiging": ("beeindigd_op", "reden", "toelichting"),
     "v5a_intrekking": ("ingetrokken_op",),
+    "vz_ontvangstbevestiging": (
+        "verzuimsoort", "uren", "periode_start", "periode_eind", "ontvangen_op",
+    ),
+    "vz_uitnodiging": ("gesprek_gepland_op", "gesprek_tijd", "gesprek_plaats"),
+    "vz_ter_kennisgeving": ("reden",),
+    "vz_overdracht_school": ("nieuwe_gemeente",),
+    "vz_overdracht_gemeente": (
+        "nieuwe_gemeente", "verzuimsoort", "uren", "periode_start", "periode_eind",
+        "omschrijving",
+    ),
+    "vz_intrekking": ("reden",),
+    "vz_omzetting": ("verzuimsoort", "uren", "periode_start", "periode_eind"),
+    "vz_omzetting_school": ("verzuimsoort", "uren", "periode_start", "periode_eind"),
+    "vz_route_vrijwillige_hulp": ("afspraken", "verwezen"),
+    "vz_route_halt": ("afspraken", "verwezen"),
+    "vz_route_verplicht_kader": ("verwezen",),
+    "vz_route_proces_verbaal": ("tegen", "verwezen"),
+    "vz_monitoring": ("monitoren_tot",),
+    "vz_monitoring_school": ("monitoren_tot",),
+    "vz_afsluiting": ("resultaat", "toelichting"),
+    "vz_afsluiting_school": (),
 }
 
 BEEINDIGING_REDENEN = (
@@ -90,6 +167,77 @@ BEEINDIGING_REDENEN = (
 
 # Letters whose recipient may not learn who the child is (unless consent was given).
 _ANONIEM_ZONDER_TOESTEMMING = {"v5a_adviesaanvraag"}
+
+# --- verzuim ---------------------------------------------------------------------------
+
+# Who reads each verzuim letter; "ouder" letters marked in _LEERLING_MOGELIJK can instead be
+# addressed to the pupil (aan_leerling=True) and are then written for a child of 12-17.
+VERZUIM_ONTVANGER: dict[str, str] = {
+    "vz_ontvangstbevestiging": "school",
+    "vz_uitnodiging": "ouder",
+    "vz_ter_kennisgeving": "school",
+    "vz_overdracht_school": "school",
+    "vz_overdracht_gemeente": "gemeente",
+    "vz_intrekking": "school",
+    "vz_omzetting": "ouder",
+    "vz_omzetting_school": "school",
+    "vz_route_vrijwillige_hulp": "ouder",
+    "vz_route_halt": "ouder",
+    "vz_route_verplicht_kader": "ouder",
+    "vz_route_proces_verbaal": "ouder",
+    "vz_monitoring": "ouder",
+    "vz_monitoring_school": "school",
+    "vz_afsluiting": "ouder",
+    "vz_afsluiting_school": "school",
+}
+VERZUIM_KINDS = frozenset(VERZUIM_ONTVANGER)
+_SCHOOL_KINDS = frozenset(k for k, lezer in VERZUIM_ONTVANGER.items() if lezer == "school")
+_LEERLING_MOGELIJK = frozenset({
+    "vz_uitnodiging", "vz_route_vrijwillige_hulp", "vz_route_halt", "vz_route_verplicht_kader",
+    "vz_route_proces_verbaal",
+})
+# A signaal is for early help only: never Halt, the Raad or a proces-verbaal (mas.md rule 1).
+_ALLEEN_MELDING = frozenset({
+    "vz_route_halt", "vz_route_verplicht_kader", "vz_route_proces_verbaal",
+})
+# Letters about a melding (or a signaal that became one) name the kind of absence.
+_VERZUIMSOORT_BIJ_MELDING = frozenset({
+    "vz_ontvangstbevestiging", "vz_overdracht_gemeente", "vz_omzetting", "vz_omzetting_school",
+})
+
+VERZUIM_SOORTEN = ("signaal", "melding")
+VERZUIMSOORTEN = ("16_uur_4_weken", "langdurig_relatief", "luxe", "overig")
+AFSLUITING_RESULTATEN = (
+    "verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling", "verhuisd", "anders",
+)
+PV_TEGEN = ("ouders", "jongere")
+
+# A school never learns the route, the cause or the help (domain.md, workflow 2). These keys
+# carry exactly that, so a school letter whose context holds one is a leak in the making.
+SCHOOL_VERBODEN_SLEUTELS = frozenset({
+    "route", "oorzaak", "oorzaak_categorie", "resultaat", "uitkomst", "afspraken", "tegen",
+    "verwezen", "toelichting", "motivering", "motivering_afwijking",
+})
+# Words that name a route or the help; free text to a school (a `reden`) may not hold them.
+_SCHOOL_VERBODEN_WOORDEN = re.compile(
+    r"\bhalt\b|kinderbescherming|proces[- ]?verbaal|officier van justitie|strafrecht"
+    r"|jeugdhulp|wijkteam|hulpverlen|jeugdbescherm",
+    re.IGNORECASE,
+)
+
+
+def school_tekst_problemen(tekst: str | None) -> list[str]:
+    """The words in ``tekst`` that a school may not read (a route or the help); [] when none.
+
+    Use it to validate free text (e.g. the `reden` of neem_ter_kennisgeving_aan) when it is
+    entered: render_letter refuses a school letter that holds such a word.
+    """
+    return [m.group(0) for m in _SCHOOL_VERBODEN_WOORDEN.finditer(tekst or "")]
+
+
+def _leeftijd(geboortedatum: date, op: date) -> int:
+    verjaard = (op.month, op.day) >= (geboortedatum.month, geboortedatum.day)
+    return op.year - geboortedatum.year - (0 if verjaard else 1)
 
 
 class LetterRenderError(RuntimeError):
@@ -121,7 +269,16 @@ class DataOnlyURLFetcher(URLFetcher):
 
 
 def _check_context(kind: str, context: Mapping[str, Any]) -> None:
-    missing = [k for k in (*COMMON_KEYS, *LETTER_FIELDS[kind]) if k not in context]
+    common = VERZUIM_COMMON_KEYS if kind in VERZUIM_KINDS else COMMON_KEYS
+    if kind in _SCHOOL_KINDS:
+        # Before anything else: the refusal must not depend on the context being complete.
+        verboden = sorted(SCHOOL_VERBODEN_SLEUTELS & set(context))
+        if verboden:
+            raise LetterContextError(
+                f"{kind}: een school mag route, oorzaak of hulp niet lezen; "
+                f"verboden sleutels: {', '.join(verboden)}"
+            )
+    missing = [k for k in (*common, *LETTER_FIELDS[kind]) if k not in context]
     if missing:
         raise LetterContextError(f"{kind}: ontbrekende sleutels: {', '.join(missing)}")
     if kind in _ANONIEM_ZONDER_TOESTEMMING:
@@ -135,14 +292,69 @@ def _check_context(kind: str, context: Mapping[str, Any]) -> None:
         raise LetterContextError(f"{kind}: deze ontvanger kent het kind; 'kind' ontbreekt")
     if kind == "v5a_beeindiging" and context["reden"] not in BEEINDIGING_REDENEN:
         raise LetterContextError(f"{kind}: onbekende reden {context['reden']!r}")
+    if kind in VERZUIM_KINDS:
+        _check_verzuim(kind, context)
+
+
+def _check_verzuim(kind: str, context: Mapping[str, Any]) -> None:
+    def fout(reden: str) -> LetterContextError:
+        return LetterContextError(f"{kind}: {reden}")
+
+    if context["soort"] not in VERZUIM_SOORTEN:
+        raise fout(f"onbekende soort {context['soort']!r}")
+    if not isinstance(context["aan_leerling"], bool):
+        raise fout("aan_leerling moet True of False zijn")
+    if context["aan_leerling"]:
+        if kind not in _LEERLING_MOGELIJK:
+            raise fout("deze brief gaat nooit naar de leerling zelf")
+        geboren, op = context["kind"].get("geboortedatum"), context["datum"]
+        bekend = isinstance(geboren, date) and isinstance(op, date)
+        if bekend and not 12 <= _leeftijd(geboren, op) <= 17:
+            raise fout("een eigen brief aan de leerling alleen van 12 tot en met 17 jaar")
+    if kind in _ALLEEN_MELDING and context["soort"] != "melding":
+        raise fout("een signaal leidt nooit tot Halt, de Raad of een proces-verbaal")
+    if "verzuimsoort" in context and context["verzuimsoort"] is not None:
+        if context["verzuimsoort"] not in VERZUIMSOORTEN:
+            raise fout(f"onbekende verzuimsoort {context['verzuimsoort']!r}")
+    if kind in _VERZUIMSOORT_BIJ_MELDING and context["verzuimsoort"] is None and (
+        context["soort"] == "melding" or kind in ("vz_omzetting", "vz_omzetting_school")
+    ):
+        raise fout("bij een verzuimmelding hoort een verzuimsoort")
+    uren = context.get("uren")
+    if uren is not None and (isinstance(uren, bool) or not isinstance(uren, int) or uren < 0):
+        raise fout(f"uren moet een heel getal of None zijn, niet {uren!r}")
+    if "verwezen" in context and not isinstance(context["verwezen"], bool):
+        raise fout("verwezen moet True of False zijn")
+    if kind == "vz_route_proces_verbaal" and context["tegen"] not in PV_TEGEN:
+        raise fout(f"onbekende waarde voor tegen: {context['tegen']!r}")
+    if kind == "vz_afsluiting" and context["resultaat"] not in AFSLUITING_RESULTATEN:
+        raise fout(f"onbekend resultaat {context['resultaat']!r}")
+    if kind in _SCHOOL_KINDS:
+        for key in LETTER_FIELDS[kind]:
+            woorden = school_tekst_problemen(context[key]) if isinstance(context[key], str) else []
+            if woorden:
+                raise fout(
+                    f"'{key}' noemt iets wat een school niet mag lezen: {', '.join(woorden)}"
+                )
+
+
+def standaard_onderwerp(kind: str, context: Mapping[str, Any]) -> str:
+    """The subject line when the context gives none: per soort, or for a pupil."""
+    if context.get("aan_leerling") and kind in _ONDERWERP_LEERLING:
+        return _ONDERWERP_LEERLING[kind]
+    per_soort = _ONDERWERP_PER_SOORT.get(kind, {})
+    return per_soort.get(context.get("soort"), LETTER_KINDS[kind])
 
 
 def render_letter_html(kind: str, context: dict) -> str:
-    """Render the letter of ``kind`` to HTML; ``onderwerp`` defaults to LETTER_KINDS[kind]."""
+    """Render the letter of ``kind`` to HTML; ``onderwerp`` defaults to standaard_onderwerp()."""
     if kind not in LETTER_KINDS:
         raise LetterContextError(f"onbekende brief: {kind!r}")
     _check_context(kind, context)
-    values = {"onderwerp": LETTER_KINDS[kind], **context}
+    values = {"onderwerp": standaard_onderwerp(kind, context), **context}
+    if kind in VERZUIM_KINDS:
+        # Who reads it decides tone, greeting and footer (_vz_base.html).
+        values["lezer"] = "leerling" if context["aan_leerling"] else VERZUIM_ONTVANGER[kind]
     return env.get_template(f"{kind}.html").render(values)
 
 
