@@ -143,7 +143,10 @@ def earlier_halt(child_id: int, case_id: int | None) -> bool:
     q = select(exists().where(AuditEvent.case_id == Case.id, Case.child_id == child_id,
                               Case.type == CASE_TYPE, AuditEvent.to_state == "halt",
                               Case.id != (case_id or -1)))
-    return bool(db.session.scalar(q))
+    # Called mid-transition (the proposal in kies_route's effect): an autoflush there would
+    # write the half-applied case and bump its version twice for one event.
+    with db.session.no_autoflush:
+        return bool(db.session.scalar(q))
 
 
 def propose_route(*, soort: str, oorzaak_categorie: str, leeftijd: int, uren: int | None,
@@ -212,6 +215,17 @@ def _guard_dien_in(ctx: GuardContext):
                 and not within_four_weeks(p.periode_start, p.periode_eind)):
             errors["periode_eind"] = "De periode van een melding '16 uur in 4 weken' is hoogstens 4 weken."
     return errors or None
+
+
+def _guard_reden_voor_school(ctx: GuardContext):
+    """The reason goes into a letter to the school, which never learns of routes or help."""
+    from casework.letters.render import school_tekst_problemen
+
+    words = school_tekst_problemen(ctx.payload.reden)
+    if words:
+        return {"reden": ("De school leest deze reden. Noem geen hulp of route "
+                          f"(u schreef: {', '.join(sorted(set(words)))}). Houd het algemeen.")}
+    return None
 
 
 def _guard_onderzoek(ctx: GuardContext):
@@ -469,14 +483,15 @@ EVENTS = {e.name: e for e in (
               (LetterSpec("vz_uitnodiging", "ouder"), LetterSpec("vz_uitnodiging", "leerling")),
               _apply_start_onderzoek),
     EventSpec("neem_ter_kennisgeving_aan", "Ter kennisgeving aannemen", ("ontvangen",), "afgesloten",
-              _LPA, NeemTerKennisgevingAan, (), (LetterSpec("vz_ter_kennisgeving", "school"),),
+              _LPA, NeemTerKennisgevingAan, (_guard_reden_voor_school,),
+              (LetterSpec("vz_ter_kennisgeving", "school"),),
               _apply_close("ter_kennisgeving")),
     EventSpec("draag_over", "Overdragen aan andere gemeente", ("ontvangen", "in_onderzoek"),
               "afgesloten", _LPA, DraagOver, (_guard_draag_over,),
               (LetterSpec("vz_overdracht_school", "school"),
                LetterSpec("vz_overdracht_gemeente", "nieuwe_gemeente")), _apply_close("overgedragen")),
     EventSpec("trek_in", "Intrekken", ("ontvangen",), "afgesloten", frozenset({"school"}), TrekIn,
-              (), (LetterSpec("vz_intrekking", "school"),),
+              (_guard_reden_voor_school,), (LetterSpec("vz_intrekking", "school"),),
               _apply_close("ingetrokken")),
     EventSpec("escaleer_naar_melding", "Omzetten naar verzuimmelding", OPEN_STATES, "in_onderzoek",
               frozenset({"school", "leerplichtambtenaar"}), EscaleerNaarMelding, (_guard_escaleer,),
