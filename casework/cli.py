@@ -1,4 +1,4 @@
-"""flask --app casework <command>: db, demo, worker, tick, audit, letters."""
+"""flask --app casework <command>: db, demo, worker, tick, audit, letters, duo."""
 from __future__ import annotations
 
 import sys
@@ -123,6 +123,10 @@ def register_cli(app: Flask) -> None:
         ids = list(db.session.scalars(select(Letter.id).where(Letter.status != "rendered")))
         done = sum(1 for i in ids if _safe_render(render_letter_now, i) == "rendered")
         click.echo(f"{done} van {len(ids)} brieven gemaakt.")
+
+    from .cli_duo import register_duo_cli
+
+    register_duo_cli(app)
 
 
 def _safe_render(fn, letter_id):

@@ -381,6 +381,9 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "api.list_organisations": _ALL,
     "api.list_deskundigen": _LPA,
     "api.audit_verify": frozenset({"beheerder"}),
+    # DUO intake and status report
+    "api.duo_import": _LPA,
+    "api.duo_export": _LPA,
     # web UI
     "auth.login": PUBLIC,
     "auth.logout": _ALL,
@@ -392,4 +395,6 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.letter_pdf": _CASE_ROLES,
     "web.children": frozenset({"ouder", "leerplichtambtenaar"}),
     "web.audit": frozenset({"beheerder"}),
+    "web.duo_import": _LPA,
+    "web.duo_export": _LPA,
 }

@@ -139,7 +139,7 @@ def _operation(components: Components, endpoint: str, op: Operation,
         out["parameters"] = params
     body = _schema(components, op.body, "validation")
     if body is not None:
-        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        out["requestBody"] = {"required": True, "content": {op.body_content_type: {"schema": body}}}
     response = _schema(components, op.response, "serialization") or {}
     success = {"description": "Gelukt", "content": {op.content_type: {"schema": response}}}
     out["responses"] = {str(op.status): success}

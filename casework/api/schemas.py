@@ -52,6 +52,9 @@ class Error(Out):
         description="Per veld wat er mis is; leeg als het niet om een veld gaat.")
     open_case_id: int | None = Field(None, description=_OPEN_CASE)
     open_case_reference: str | None = Field(None, description=_OPEN_CASE)
+    report: dict[str, Any] | None = Field(
+        None, description="Alleen bij een geweigerde DUO-import (422): het rapport per regel, "
+                          "in dezelfde vorm als het 200-antwoord (DuoImportReport).")
 
 
 # ---------------------------------------------------------------- shared parts

@@ -66,6 +66,7 @@ class Operation:
     tag: str
     description: str = ""
     body: type[BaseModel] | Callable[[Any], dict] | None = None
+    body_content_type: str = "application/json"
     query: type[BaseModel] | None = None
     response: type[BaseModel] | Callable[[Any], dict] | None = None
     status: int = 200

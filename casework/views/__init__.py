@@ -56,7 +56,8 @@ def _nav_items(user) -> list[tuple[str, str]]:
     role = user.role
     if role == "leerplichtambtenaar":
         return [("web.cases", "Werkvoorraad"), ("web.children", "Kinderen"),
-                ("web.new_kennisgeving", "Kennisgeving registreren")]
+                ("web.new_kennisgeving", "Kennisgeving registreren"),
+                ("web.duo_import", "DUO-meldingen")]
     if role == "jeugdarts":
         return [("web.cases", "Mijn toegewezen zaken")]
     if role == "swv_adviseur":
@@ -71,7 +72,7 @@ def _nav_items(user) -> list[tuple[str, str]]:
 
 def register_views(app: Flask) -> None:
     from . import auth as auth_views
-    from . import web
+    from . import duo, web  # noqa: F401  duo adds its pages to web.bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(web.bp)

@@ -1,0 +1,72 @@
+"""flask --app casework duo import|export: DUO verzuimmeldingen in, handling status out."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+
+
+def _gemeente_ids(codes: tuple[str, ...]) -> list[int]:
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Organisation
+
+    ids = []
+    for code in codes:
+        org = db.session.scalar(select(Organisation).where(
+            Organisation.kind == "gemeente", Organisation.code == code.strip().upper()))
+        if org is None:
+            raise click.BadParameter(f"Onbekende gemeentecode '{code}'.", param_hint="--gemeente")
+        ids.append(org.id)
+    return ids
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def register_duo_cli(app: Flask) -> None:
+    @app.cli.group("duo")
+    def duo_group():
+        """DUO: verzuimmeldingen importeren en de behandelstatus terugmelden."""
+
+    @duo_group.command("import")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--gemeente", "gemeenten", required=True, multiple=True, metavar="GMxxxx",
+                  help="Gemeentecode; alleen leerlingen die hier wonen (herhaalbaar).")
+    @click.option("--dry-run", is_flag=True, help="Alleen controleren, niets opslaan.")
+    def duo_import(file, gemeenten, dry_run):
+        """Import a DUO verzuim CSV; exit 1 when a row is refused (then nothing is imported)."""
+        from .services.duo import import_meldingen
+
+        report = import_meldingen(file.read(), dry_run=dry_run,
+                                  gemeente_ids=_gemeente_ids(gemeenten))
+        for line in report.lines():
+            click.echo(line)
+        if not report.ok:
+            sys.exit(1)
+
+    @duo_group.command("export")
+    @click.option("--gemeente", "gemeenten", required=True, multiple=True, metavar="GMxxxx",
+                  help="Gemeentecode (herhaalbaar).")
+    @click.option("--van", "date_from", required=True, type=_DATE, help="JJJJ-MM-DD")
+    @click.option("--tot", "date_to", required=True, type=_DATE, help="JJJJ-MM-DD (tot en met)")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+                  help="Schrijf naar dit bestand in plaats van naar het scherm.")
+    def duo_export(gemeenten, date_from, date_to, output):
+        """The status of every verzuimmelding received in the period, as CSV for DUO."""
+        from .services.duo import export_duo_status
+        from .services.errors import DomainError
+
+        try:
+            text = export_duo_status(_gemeente_ids(gemeenten), date_from.date(), date_to.date())
+        except DomainError as exc:
+            raise click.UsageError(exc.message) from None
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            rows = text.count("\r\n") - 1
+            click.echo(f"{rows} {'melding' if rows == 1 else 'meldingen'} geschreven naar {output}.")
+        else:
+            click.echo(text, nl=False)

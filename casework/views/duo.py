@@ -1,0 +1,71 @@
+"""DUO pages of the leerplichtambtenaar (on blueprint `web`): import meldingen, export the status."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, render_template
+
+from casework import policy
+from casework.extensions import db
+from casework.services import cases as case_service
+from casework.services import duo as duo_service
+from casework.services.errors import DomainError
+
+from ..forms.duo import DuoExportForm, DuoImportForm
+from .web import _GENERAL_ERROR, _attach_errors, _user, bp
+
+# A checked file comes back in a hidden form field (base64, 4/3 larger); form fields are
+# limited (MAX_FORM_MEMORY_SIZE, 500 kB by default), so a larger file is simply uploaded again.
+_REMEMBER_MAX = 300_000
+
+
+@bp.route("/duo/import", methods=["GET", "POST"])
+def duo_import():
+    user = _user()
+    form = DuoImportForm()
+    report, next_form, filename, error, status = None, None, None, None, 200
+    reupload = False
+    if form.is_submitted():
+        if not form.validate():
+            error, status = _GENERAL_ERROR, 422
+        else:
+            content = form.file_bytes()
+            upload = form.bestand.data
+            filename = getattr(upload, "filename", None) or None
+            report = duo_service.import_meldingen(content, dry_run=bool(form.proefimport.data),
+                                                  gemeente_ids=policy.gemeente_ids(user))
+            status = 200 if report.ok else 422
+            if report.dry_run and report.ok and report.counts["valid"]:
+                if len(content) <= _REMEMBER_MAX:
+                    # The same file, for real, without uploading it again; it is checked again then.
+                    next_form = DuoImportForm(formdata=None, inhoud=DuoImportForm.encode(content))
+                else:
+                    reupload = True
+            form = DuoImportForm(formdata=None)
+    return render_template("duo/import.html", form=form, report=report, next_form=next_form,
+                           reupload=reupload, filename=filename, error=error,
+                           columns=duo_service.REQUIRED_COLUMNS + duo_service.OPTIONAL_COLUMNS), status
+
+
+@bp.route("/duo/export", methods=["GET", "POST"])
+def duo_export():
+    user = _user()
+    form = DuoExportForm().setup(date.today())
+    error, general, status = None, [], 200
+    if form.is_submitted():
+        if not form.validate():
+            error, status = _GENERAL_ERROR, 422
+        else:
+            try:
+                text = duo_service.export_duo_status(policy.gemeente_ids(user), form.van.data,
+                                                     form.tot.data, reader=user, via="web")
+                case_service.commit()  # the access log of the BSNs in the file
+            except DomainError as exc:
+                db.session.rollback()
+                error, status = exc.message, exc.status
+                general = _attach_errors(form, exc.fields)
+            else:
+                name = f"duo-verzuimstatus-{form.van.data.isoformat()}-{form.tot.data.isoformat()}.csv"
+                return Response(text, mimetype="text/csv", headers={
+                    "Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("duo/export.html", form=form, error=error, general_errors=general), status
