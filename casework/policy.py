@@ -191,8 +191,15 @@ def can_see_case(user: User, case: Case) -> bool:
     return bool(db.session.scalar(select(exists().where(Case.id == case.id, case_scope(user)))))
 
 
+# Verzuim events of "the school that submitted it" (domain.md): not of a case the LPA opened.
+_SUBMITTER_EVENTS = frozenset({"trek_in", "escaleer_naar_melding"})
+
+
 def may_fire(user: User, case: Case, spec: EventSpec) -> bool:
     """Whether this user's role fires this event; seeing the case already proves the relation."""
+    if user.role == "school" and spec.name in _SUBMITTER_EVENTS and case.type == "verzuim":
+        return (user.role in spec.roles
+                and (case.data or {}).get("ingediend_door") in ("school", "duo_import"))
     return user.role in spec.roles
 
 

@@ -215,7 +215,10 @@ def propose_route(case: Case, actor: User, data) -> dict:
 
     if case.type != verzuim.CASE_TYPE:
         raise NotFound("Een routevoorstel hoort bij een verzuimzaak.")
-    policy.ensure_may_fire(actor, case, verzuim.EVENTS["kies_route"])
+    spec = verzuim.EVENTS["kies_route"]
+    policy.ensure_may_fire(actor, case, spec)
+    if case.state not in spec.sources:  # a proposal belongs to choosing the route (as on the web)
+        raise InvalidTransition(_wrong_state_message(get_workflow(case.type), case, spec))
     payload = parse_payload(verzuim.RouteVoorstelVraag, data if data is not None else {})
     ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
     route, reden = verzuim.proposal_for(ctx)
