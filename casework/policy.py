@@ -4,6 +4,8 @@ Invisible -> NotFound (404, existence is not revealed); visible but not allowed 
 """
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
 
 from .extensions import db
@@ -151,6 +153,20 @@ def coarse_state(case_type: str, state: str | None) -> str | None:
     if state == wf.events[wf.open_event].dest:
         return "ontvangen"
     return "in_behandeling"
+
+
+# Deadlines a role may see; a school sees none (its planning would tell where a verzuim case went).
+_DEADLINES_FOR_ROLE = {
+    "ouder": {"behandeling", "aanvulling", "herbeoordeling", "einddatum", "gesprek", "monitoring"},
+    "swv_adviseur": {"advies"},
+    "school": set(),
+}
+
+
+def visible_deadlines(user: User, case: Case, settings: dict) -> list[tuple[str, date]]:
+    allowed = _DEADLINES_FOR_ROLE.get(user.role)
+    return [(kind, due) for kind, due in get_workflow(case.type).deadlines(case, settings)
+            if allowed is None or kind in allowed]
 
 
 def state_condition(user: User, state: str) -> ColumnElement[bool]:
@@ -395,12 +411,14 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "auth.login": PUBLIC,
     "auth.logout": _ALL,
     "web.home": _ALL,
-    "web.cases": _CASE_ROLES,
-    "web.case_detail": _CASE_ROLES,
-    "web.fire_event": _CASE_ROLES,
+    "web.cases": _CASE_ROLES | {"school"},
+    "web.case_detail": _CASE_ROLES | {"school"},
+    "web.fire_event": _CASE_ROLES | {"school"},
     "web.new_kennisgeving": frozenset({"ouder", "leerplichtambtenaar"}),
-    "web.letter_pdf": _CASE_ROLES,
-    "web.children": frozenset({"ouder", "leerplichtambtenaar"}),
+    "web.new_verzuim": frozenset({"school", "leerplichtambtenaar"}),
+    "web.route_proposal": _LPA,
+    "web.letter_pdf": _CASE_ROLES | {"school"},
+    "web.children": frozenset({"ouder", "leerplichtambtenaar", "school"}),
     "web.audit": frozenset({"beheerder"}),
     "web.duo_import": _LPA,
     "web.duo_export": _LPA,

@@ -161,7 +161,8 @@ def test_proposal_and_choice_are_in_the_audit_row(demo):
     fire_and_commit(demo, case, "kies_route", kies_route_data(HALT))
     row = _last(case.id)
     assert row.event == "kies_route"
-    assert row.details == {"voorgestelde_route": HALT, "gekozen_route": HALT, "afwijking": False}
+    assert row.details == {"voorgestelde_route": HALT, "gekozen_route": HALT, "afwijking": False,
+                           "motivering_afwijking": None}
     assert verify_chains().ok
 
 
@@ -171,8 +172,9 @@ def test_a_different_choice_and_its_reason_are_in_the_audit_trail(demo):
                            motivering_afwijking="Hulp in het gezin loopt al twee jaar vast.")
     fire_and_commit(demo, case, "kies_route", data)
     row = _last(case.id)
-    assert row.details == {"voorgestelde_route": VH, "gekozen_route": VK, "afwijking": True}
-    # The reason is covered by the row's payload digest (free text stays out of `details`).
+    # mas.md: proposal, choice and the reason for the difference are in the audit trail.
+    assert row.details == {"voorgestelde_route": VH, "gekozen_route": VK, "afwijking": True,
+                           "motivering_afwijking": "Hulp in het gezin loopt al twee jaar vast."}
     assert row.payload_digest == digest(KiesRoute.model_validate(data).model_dump(mode="json"))
     assert case.data["motivering_afwijking"] == "Hulp in het gezin loopt al twee jaar vast."
     result = verify_chains()

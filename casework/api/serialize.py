@@ -56,18 +56,19 @@ def case_summary(user: User, case: Case) -> CaseSummary:
 def _history(user: User, case: Case) -> list[HistoryItem]:
     rows = db.session.scalars(policy.history_query(user, case))
     coarse = user.role == "school"
+    # A school's history is numbered 1..n: gaps would show that hidden steps happened.
     return [
-        HistoryItem(seq=r.seq, event=r.event,
+        HistoryItem(seq=n if coarse else r.seq, event=r.event,
                     from_state=_coarse(case.type, r.from_state) if coarse else r.from_state,
                     to_state=_coarse(case.type, r.to_state) if coarse else r.to_state,
                     at=r.at, actor_role=r.actor_role)
-        for r in rows
+        for n, r in enumerate(rows, start=1)
     ]
 
 
-def _deadlines(case: Case) -> list[Deadline]:
+def _deadlines(user: User, case: Case) -> list[Deadline]:
     today = date.today()
-    found = get_workflow(case.type).deadlines(case, current_app.config)
+    found = policy.visible_deadlines(user, case, current_app.config)
     return [Deadline(kind=kind, due=due, overdue=due < today) for kind, due in found]
 
 
@@ -80,7 +81,7 @@ def full_case(user: User, case: Case) -> tuple[CaseOut, list[str]]:
         id=case.id, type=case.type, reference=case.reference, state=state, state_label=label,
         created_at=case.created_at, updated_at=case.updated_at, version=case.version,
         gemeente=org_ref(case.gemeente), child=child, data=data,
-        available_events=policy.available_events(user, case), deadlines=_deadlines(case),
+        available_events=policy.available_events(user, case), deadlines=_deadlines(user, case),
         history=_history(user, case),
         letters=[LetterRef(id=lt.id, kind=lt.kind, recipient_role=lt.recipient_role,
                            status=lt.status, sha256=lt.sha256)

@@ -171,9 +171,11 @@ def propose_route(*, soort: str, oorzaak_categorie: str, leeftijd: int, uren: in
 
 
 def halt_binnen_grenzen(leeftijd: int, uren: int | None, keer_te_laat: int | None) -> bool:
-    uren_ok = uren is not None and 9 <= uren <= 60
-    laat_ok = keer_te_laat is not None and 12 <= keer_te_laat <= 60
-    return 12 <= leeftijd <= 17 and (uren_ok or laat_ok)
+    """Halt's conditions: 12-17, at least 9 hours or 12 times late, at most 60 hours and 60 times."""
+    uren, laat = uren or 0, keer_te_laat or 0
+    genoeg = uren >= 9 or laat >= 12
+    niet_te_veel = uren <= 60 and laat <= 60
+    return 12 <= leeftijd <= 17 and genoeg and niet_te_veel
 
 
 def _guard_child(ctx: GuardContext):
@@ -428,8 +430,10 @@ def _apply_monitoring(ctx: GuardContext) -> None:
 def _audit_kies_route(ctx: GuardContext) -> dict:
     """Proposal, choice and the reason for a difference, in the audit row itself."""
     voorstel, _ = proposal_for(ctx)
+    afwijking = ctx.payload.route != voorstel
     return {"voorgestelde_route": voorstel, "gekozen_route": ctx.payload.route,
-            "afwijking": ctx.payload.route != voorstel}
+            "afwijking": afwijking,
+            "motivering_afwijking": ctx.payload.motivering_afwijking if afwijking else None}
 
 
 def _audit_verwijs_door(ctx: GuardContext) -> dict:
