@@ -144,10 +144,12 @@ def test_login_ok_and_home_per_role(client, email, target):
     assert "Uitloggen" in text(page)
 
 
-def test_school_gets_a_home_page_without_case_pages(client):
+def test_school_home_is_its_verzuim_overview(client):
     logged_in(client, SCHOOL)
-    assert client.get("/").status_code == 200
-    assert client.get("/zaken").status_code == 403
+    home = client.get("/")
+    assert home.status_code == 302 and home.location == "/zaken"
+    assert "<h1>Verzuim</h1>" in text(client.get("/zaken"))
+    assert client.get("/kennisgeving/nieuw").status_code == 403  # vrijstelling is not the school's
 
 
 def test_login_failure_same_message_for_unknown_email_and_wrong_password(client):

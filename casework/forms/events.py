@@ -2,6 +2,8 @@
 so an error the service reports for a payload field lands next to the matching input."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 
 from . import BaseForm, DatumField, JaNeeField, options
@@ -22,6 +24,12 @@ class EventForm(BaseForm):
     #: destructive steps ask "Ik weet het zeker" before anything happens
     confirm = False
     submit_label = ""
+    #: heading and button text when the event's own label is not the clearest for this form
+    title = ""
+    #: a sentence above the fields
+    intro = ""
+    #: hints under inputs, by field name (on top of the shared HINTS)
+    hints: ClassVar[dict[str, str]] = {}
 
     def setup(self, user, case) -> None:  # choices that depend on the user and the case
         return None
@@ -181,7 +189,12 @@ HINTS = {
 
 def event_form(event: str, user, case, formdata=None) -> EventForm | None:
     """The form of an event for this user and case; formdata None gives an empty form."""
-    cls = EVENT_FORMS.get(event)
+    if case.type == "verzuim":
+        from .verzuim import VERZUIM_EVENT_FORMS
+
+        cls = VERZUIM_EVENT_FORMS.get(event)
+    else:
+        cls = EVENT_FORMS.get(event)
     if cls is None:
         return None
     kwargs = {"prefix": event}

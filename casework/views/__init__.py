@@ -57,7 +57,11 @@ def _nav_items(user) -> list[tuple[str, str]]:
     if role == "leerplichtambtenaar":
         return [("web.cases", "Werkvoorraad"), ("web.children", "Kinderen"),
                 ("web.new_kennisgeving", "Kennisgeving registreren"),
+                ("web.new_verzuim", "Verzuim registreren"),
                 ("web.duo_import", "DUO-meldingen")]
+    if role == "school":
+        return [("web.cases", "Verzuim"), ("web.children", "Leerlingen"),
+                ("web.new_verzuim", "Verzuim melden")]
     if role == "jeugdarts":
         return [("web.cases", "Mijn toegewezen zaken")]
     if role == "swv_adviseur":

@@ -4,21 +4,22 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import date
+from types import SimpleNamespace
 
 from flask import (
     Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from casework import policy
 from casework.extensions import db
 from casework.letters.render import LETTER_KINDS
-from casework.models import AuditEvent, Case, Child, MedicalNote
+from casework.models import Case, Child, MedicalNote, Organisation
 from casework.services import audit as audit_service
 from casework.services import cases as case_service
-from casework.services.errors import Conflict, DomainError
+from casework.services.errors import Conflict, DomainError, InvalidTransition
 from casework.workflows import WORKFLOWS, get_workflow
 
 from ..forms.events import HINTS, event_form
@@ -51,11 +52,48 @@ def _state_label(case: Case) -> str:
     return get_workflow(case.type).state_label(case.state)
 
 
-def _all_states() -> dict[str, str]:
-    states: dict[str, str] = {}
-    for wf in WORKFLOWS.values():
-        states.update(wf.states)
-    return states
+def _status_label(user, case: Case) -> str:
+    """The state as this user reads it: plain words for a parent, coarse for a school."""
+    if user.role == "ouder":
+        return texts.ouder_status(case) or _state_label(case)
+    return policy.state_for(user, case)[1] or _state_label(case)
+
+
+def _case_types(user) -> list[str]:
+    """The case types that can appear in this user's work list."""
+    if user.role == "school":
+        return ["verzuim"]
+    if user.role in ("leerplichtambtenaar", "ouder"):
+        return list(WORKFLOWS)
+    return [t for t in WORKFLOWS if t != "verzuim"]
+
+
+def _filter_states(user) -> list[tuple[str, dict[str, str]]]:
+    """The status filter's options, grouped per case type, in the terms this user sees."""
+    groups = []
+    for case_type in _case_types(user):
+        wf = get_workflow(case_type)
+        states: dict[str, str] = {}
+        for state in wf.states:
+            key, label = policy.state_for(user, SimpleNamespace(type=case_type), state)
+            states.setdefault(key, label)
+        groups.append((wf.label, states))
+    return groups
+
+
+def _kind_filters(user) -> dict[str, str]:
+    """The "Soort" filter: only for those who see more than one kind of case."""
+    if user.role == "leerplichtambtenaar":
+        return dict(texts.CASE_KIND_FILTERS)
+    if user.role == "school":
+        return {k: v for k, v in texts.CASE_KIND_FILTERS.items() if k != "vrijstelling"}
+    return {}
+
+
+def _kind_condition(kind: str):
+    if kind == "vrijstelling":
+        return Case.type == "vrijstelling_5a"
+    return and_(Case.type == "verzuim", Case.data["soort"].as_string() == kind)
 
 
 # ------------------------------------------------------------------ home
@@ -66,7 +104,7 @@ def home():
     role = _user().role
     if role == "ouder":
         return redirect(url_for("web.children"))
-    if role in ("leerplichtambtenaar", "jeugdarts", "swv_adviseur"):
+    if role in ("leerplichtambtenaar", "jeugdarts", "swv_adviseur", "school"):
         return redirect(url_for("web.cases"))
     if role == "beheerder":
         return redirect(url_for("web.audit"))
@@ -79,14 +117,19 @@ def home():
 @bp.get("/zaken")
 def cases():
     user = _user()
-    states = _all_states()
+    state_groups = _filter_states(user)
     state = request.args.get("status", "")
-    state = state if state in states else ""
+    state = state if any(state in states for _, states in state_groups) else ""
+    kinds = _kind_filters(user)
+    kind = request.args.get("soort", "")
+    kind = kind if kind in kinds else ""
     q = (request.args.get("q") or "").strip()[:100]
 
     query = policy.visible_cases(user).join(Child, Case.child_id == Child.id)
     if state:
-        query = query.where(Case.state == state)
+        query = query.where(policy.state_condition(user, state))
+    if kind:
+        query = query.where(_kind_condition(kind))
     if q:
         needle = q.lower()
         name = or_(func.lower(Child.voornaam).contains(needle, autoescape=True),
@@ -111,58 +154,106 @@ def cases():
     items = [{
         "case": c,
         "kind": c.child.naam if policy.sees_identity(user, c) else None,
-        "status": texts.OUDER_STATUS.get(c.state, _state_label(c)) if user.role == "ouder" else _state_label(c),
+        "soort": texts.case_kind_label(c),
+        "status": _status_label(user, c),
         "overdue": c.due_on is not None and c.due_on < today and c.is_open,
     } for c in rows]
     return render_template(
-        "cases/list.html", items=items, states=states, state=state, q=q, page=page, pages=pages,
-        total=total, title=texts.LIST_TITLES.get(user.role, "Zaken"),
+        "cases/list.html", items=items, state_groups=state_groups, state=state, kinds=kinds, kind=kind,
+        q=q, page=page, pages=pages, total=total, title=texts.LIST_TITLES.get(user.role, "Zaken"),
         show_gemeente=user.role in ("jeugdarts", "swv_adviseur"),
+        show_soort="verzuim" in _case_types(user),
+        # A school's planning dates would tell it where a case went (domain.md: coarse only).
+        show_due=user.role != "school",
+        child_header="Leerling" if user.role == "school" else "Kind",
     )
 
 
 # ------------------------------------------------------------------ case page
 
 
-def _render_case(case: Case, *, posted: tuple[str, object] | None = None, error: str | None = None,
-                 general_errors: list[str] | None = None, status: int = 200):
-    """The case page for the current user; `posted` keeps a submitted form with its errors."""
-    user = _user()
-    wf = get_workflow(case.type)
-    data = policy.visible_data(user, case)
-    identity = policy.sees_identity(user, case)
-
+def _field_rows(case: Case, data: dict) -> list[dict]:
+    """The case's data as label/value rows, in the order of the type's labels."""
+    labels = texts.field_labels(case.type)
+    order = list(labels)
     fields = []
-    order = list(texts.FIELD_LABELS)
     for key in sorted(data, key=lambda k: (order.index(k) if k in order else len(order), k)):
         value = data[key]
-        if value is None or value == "" or value == []:
+        if value is None or value == "" or value == [] or key == "duo_status":  # DUO status: in the header
             continue
+        if key == "oorspronkelijke_soort" and value == data.get("soort"):
+            continue  # only worth saying once a signaal became a melding
         if key == "deskundige_id":
             value = case.deskundige.naam if case.deskundige else value
         elif key == "swv_id":
             value = case.swv.naam if case.swv else value
-        fields.append({"key": key, "label": texts.FIELD_LABELS.get(key, key.replace("_", " ").capitalize()),
-                       "value": texts.format_value(key, value)})
+        elif key == "overgedragen_aan":
+            org = db.session.get(Organisation, value)
+            value = org.naam if org else value
+        fields.append({"key": key, "label": labels.get(key, key.replace("_", " ").capitalize()),
+                       "value": texts.format_case_value(case.type, key, value)})
+    return fields
+
+
+def _history(user, case: Case) -> list[dict]:
+    """The case's steps as this user may see them; a school in coarse terms, the LPA with the
+    route proposal and choice that the audit row holds."""
+    wf = get_workflow(case.type)
+    school = user.role == "school"
+    history = []
+    for row in db.session.scalars(policy.history_query(user, case)):
+        to_label = policy.state_for(user, case, row.to_state)[1]
+        from_label = policy.state_for(user, case, row.from_state)[1] if row.from_state else None
+        if school:
+            event = texts.SCHOOL_EVENT_LABELS.get(row.event, "Stap in de behandeling")
+            from_label = None if from_label == to_label else from_label
+        else:
+            event = wf.events[row.event].label if row.event in wf.events else row.event
+        note = None
+        if user.role == "leerplichtambtenaar" and row.details:
+            note = _decision_note(case.type, row.details)
+        history.append({"event": event, "at": row.at, "from": from_label, "to": to_label, "note": note,
+                        "role": texts.ROLE_LABELS.get(row.actor_role, row.actor_role)})
+    return history
+
+
+def _decision_note(case_type: str, details: dict) -> str | None:
+    """The route proposal and choice an audit row holds, in words."""
+    labels = get_workflow(case_type).states
+    voorstel, gekozen = details.get("voorgestelde_route"), details.get("gekozen_route")
+    if voorstel and gekozen and not details.get("afwijking"):
+        return f"Gekozen volgens het voorstel: {labels.get(gekozen, gekozen)}."
+    if voorstel and gekozen:
+        reden = details.get("motivering_afwijking")
+        reden = f"Reden: {reden}" if reden else "De reden staat bij de gegevens."
+        return (f"Voorstel: {labels.get(voorstel, voorstel)}. Gekozen: {labels.get(gekozen, gekozen)}. "
+                f"Afgeweken van het voorstel. {reden}")
+    if gekozen:
+        return f"Gekozen: {labels.get(gekozen, gekozen)}."
+    return None
+
+
+def _render_case(case: Case, *, posted: tuple[str, object] | None = None, error: str | None = None,
+                 general_errors: list[str] | None = None, status: int = 200,
+                 proposal: dict | None = None):
+    """The case page for the current user; `posted` keeps a submitted form with its errors,
+    `proposal` is a verzuim route proposal to show (views/verzuim.py)."""
+    user = _user()
+    wf = get_workflow(case.type)
+    data = policy.visible_data(user, case)
+    identity = policy.sees_identity(user, case)
+    fields = _field_rows(case, data)
 
     notes = []
     if policy.may_see_medical_note(user, case):
         notes = db.session.scalars(select(MedicalNote).where(MedicalNote.case_id == case.id)
                                    .order_by(MedicalNote.created_at, MedicalNote.id)).all()
 
-    history = [{
-        "event": wf.events[row.event].label if row.event in wf.events else row.event,
-        "at": row.at,
-        "role": texts.ROLE_LABELS.get(row.actor_role, row.actor_role),
-        "from": wf.state_label(row.from_state) if row.from_state else None,
-        "to": wf.state_label(row.to_state),
-    } for row in db.session.scalars(policy.history_query(user, case))]
+    history = _history(user, case)
 
     today = date.today()
-    allowed_deadlines = texts.DEADLINES_FOR_ROLE.get(user.role)
     deadlines = [{"label": texts.DEADLINE_LABELS.get(kind, kind), "due": due, "overdue": due < today}
-                 for kind, due in wf.deadlines(case, current_app.config)
-                 if allowed_deadlines is None or kind in allowed_deadlines]
+                 for kind, due in policy.visible_deadlines(user, case, current_app.config)]
 
     letters = [{
         "letter": letter,
@@ -178,10 +269,20 @@ def _render_case(case: Case, *, posted: tuple[str, object] | None = None, error:
         else:
             form = event_form(name, user, case)
         if form is not None:
-            forms.append({"name": name, "label": wf.events[name].label, "form": form})
+            forms.append({"name": name, "label": form.title or wf.events[name].label, "form": form})
+    forms.sort(key=lambda item: item["form"].confirm)  # the next steps first, final ones folded below
 
-    uitleg, actie = (texts.ouder_uitleg(case.state, data) if user.role == "ouder"
-                     else (texts.STATE_UITLEG.get(case.state, ""), False))
+    if user.role == "ouder":
+        uitleg, actie = texts.ouder_uitleg_case(case, data)
+    elif user.role == "school":
+        uitleg, actie = texts.SCHOOL_UITLEG.get(policy.state_for(user, case)[0], ""), False
+    else:
+        uitleg, actie = texts.STATE_UITLEG.get(case.state, ""), False
+    extra = {}
+    template = "cases/detail.html"
+    if case.type == "verzuim":
+        template = "cases/verzuim.html"
+        extra = verzuim.case_context(user, case, data, forms, posted=posted, proposal=proposal)
 
     # NEN 7513: who read which sensitive part of the case, when.
     shown = []
@@ -193,18 +294,19 @@ def _render_case(case: Case, *, posted: tuple[str, object] | None = None, error:
         shown.append("verklaring")
     if notes:
         shown.append("medische_notitie")
+    if data.get("oorzaak"):
+        shown.append("verzuim_oorzaak")
     for what in shown:
         audit_service.log_access(user, case.id, what, via="web")
     db.session.commit()
 
     return render_template(
-        "cases/detail.html", case=case, child=case.child if identity else None,
-        identity=identity, state_label=(texts.OUDER_STATUS.get(case.state) if user.role == "ouder"
-                                        else None) or wf.state_label(case.state),
+        template, case=case, child=case.child if identity else None,
+        identity=identity, state_label=_status_label(user, case),
         uitleg=uitleg, actie=actie, fields=fields, notes=notes, history=history, deadlines=deadlines,
         letters=letters, forms=forms, hints=HINTS, error=error, general_errors=general_errors or [],
         posted_form=posted[1] if posted else None,
-        list_title=texts.LIST_TITLES.get(user.role, "Zaken"),
+        list_title=texts.LIST_TITLES.get(user.role, "Zaken"), **extra,
     ), status
 
 
@@ -253,8 +355,13 @@ def fire_event(case_id: int, event: str):
         if exc.status == 404:
             raise
         case = policy.get_case_for(user, case_id)
+        message = exc.message
+        if isinstance(exc, InvalidTransition) and user.role == "school":
+            # The service names the exact state; a school may only learn the coarse one.
+            message = (f"De stap ‘{form.title or spec.label}’ kan niet nu: de zaak staat op "
+                       f"‘{_status_label(user, case)}’.")
         if isinstance(exc, Conflict) or exc.status == 403 or event not in policy.available_events(user, case):
-            return _render_case(case, error=exc.message, status=exc.status)
+            return _render_case(case, error=message, status=exc.status)
         general = _attach_errors(form, exc.fields)
         return _render_case(case, posted=(event, form), error=exc.message, general_errors=general,
                             status=exc.status)
@@ -262,7 +369,7 @@ def fire_event(case_id: int, event: str):
         db.session.rollback()
         return _render_case(case, posted=(event, form), error=error, status=status)
 
-    flash(f"Gelukt: {spec.label}. De zaak staat nu op ‘{_state_label(case)}’.", "success")
+    flash(f"Gelukt: {form.title or spec.label}. De zaak staat nu op ‘{_status_label(user, case)}’.", "success")
     return redirect(url_for("web.case_detail", case_id=case.id))
 
 
@@ -330,16 +437,19 @@ def children():
     for kid in kids:
         kid_cases = [{
             "case": c,
-            "status": (texts.OUDER_STATUS.get(c.state) if user.role == "ouder" else None) or _state_label(c),
-            "uitleg": texts.ouder_uitleg(c.state, policy.visible_data(user, c))[0]
+            "soort": texts.case_kind_label(c),
+            "status": _status_label(user, c),
+            "uitleg": texts.ouder_uitleg_case(c, policy.visible_data(user, c))[0]
             if user.role == "ouder" and c.is_open else "",
         } for c in by_child[kid.id]]
         rows.append({"child": kid, "cases": kid_cases,
                      "open_case": next((c for c in by_child[kid.id] if c.is_open
                                         and c.type == "vrijstelling_5a"), None)})
-    title = "Mijn kinderen" if user.role == "ouder" else "Kinderen"
+    title = {"ouder": "Mijn kinderen", "school": "Leerlingen"}.get(user.role, "Kinderen")
     return render_template("children/list.html", rows=rows, title=title, q=q,
-                           searchable=user.role != "ouder", capped=len(kids) == PER_PAGE)
+                           searchable=user.role != "ouder", capped=len(kids) == PER_PAGE,
+                           may_file=user.role in ("ouder", "leerplichtambtenaar"),
+                           may_report=user.role in ("school", "leerplichtambtenaar"))
 
 
 # ------------------------------------------------------------------ letters
@@ -373,3 +483,6 @@ def audit():
         result = audit_service.verify_chains()
     return render_template("beheer/audit.html", result=result)
 
+
+# The verzuim pages add their routes to this blueprint (kept apart to keep this module short).
+from . import verzuim  # imported last: it imports this module
