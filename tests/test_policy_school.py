@@ -293,3 +293,16 @@ def test_a_school_may_withdraw_what_it_sent_through_duo(demo):
     assert "trek_in" in policy.available_events(demo.school, case)
     fire_and_commit(demo, case, "trek_in", actor=demo.school)
     assert case.state == "afgesloten"
+
+
+def test_a_wrong_state_message_does_not_name_the_route_to_a_school(demo):
+    """The school's own 409 says 'In behandeling', never which route the case is in."""
+    from casework.services.errors import InvalidTransition
+
+    case = make_verzuim_case(demo, "halt")
+    school = next(u for u in (demo.school, demo.school_college)
+                  if u.organisation_id == case.school_id)
+    with pytest.raises(InvalidTransition) as excinfo:
+        fire(case, "trek_in", actor=school, data={"reden": "vergissing"})
+    assert "In behandeling" in excinfo.value.message
+    assert "Halt" not in excinfo.value.message and "Route" not in excinfo.value.message

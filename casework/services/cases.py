@@ -101,9 +101,9 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
     try:
         ok = wf.machine.events[spec.name].trigger(case, chosen_dest=chosen)
     except MachineError:
-        raise InvalidTransition(_wrong_state_message(wf, case, spec)) from None
+        raise InvalidTransition(_wrong_state_message(wf, case, spec, actor)) from None
     if not ok:  # conditions only choose the destination; guards ran before
-        raise InvalidTransition(_wrong_state_message(wf, case, spec))
+        raise InvalidTransition(_wrong_state_message(wf, case, spec, actor))
     if spec.apply:
         spec.apply(ctx)
     case.is_open = case.state not in wf.terminal
@@ -128,9 +128,10 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
     record_letters(case, spec, actor, row.seq, ctx.today)
 
 
-def _wrong_state_message(wf, case, spec) -> str:
-    return (f"De stap '{spec.label}' kan niet nu: de zaak staat op "
-            f"'{wf.state_label(case.state)}'.")
+def _wrong_state_message(wf, case, spec, actor: User | None = None) -> str:
+    """Names the state as the actor may see it (a school never learns the route)."""
+    label = policy.state_for(actor, case)[1] if actor is not None else wf.state_label(case.state)
+    return f"De stap '{spec.label}' kan niet nu: de zaak staat op '{label}'."
 
 
 def open_case(actor: User | None, case_type: str, data: dict | str | bytes | BaseModel, *,
@@ -179,7 +180,7 @@ def fire(case: Case, event: str, *, actor: User | None, data=None,
     if expected_version is not None and expected_version != case.version:
         raise Conflict("De zaak is intussen gewijzigd. Laad de zaak opnieuw en probeer het nog eens.")
     if case.state not in spec.sources:
-        raise InvalidTransition(_wrong_state_message(wf, case, spec))
+        raise InvalidTransition(_wrong_state_message(wf, case, spec, actor))
     if spec.applies is not None and not spec.applies(case):
         raise InvalidTransition(f"De stap '{spec.label}' past niet bij deze zaak.")
     payload = parse_payload(spec.payload, data if data is not None else {})
@@ -218,7 +219,7 @@ def propose_route(case: Case, actor: User, data) -> dict:
     spec = verzuim.EVENTS["kies_route"]
     policy.ensure_may_fire(actor, case, spec)
     if case.state not in spec.sources:  # a proposal belongs to choosing the route (as on the web)
-        raise InvalidTransition(_wrong_state_message(get_workflow(case.type), case, spec))
+        raise InvalidTransition(_wrong_state_message(get_workflow(case.type), case, spec, actor))
     payload = parse_payload(verzuim.RouteVoorstelVraag, data if data is not None else {})
     ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
     route, reden = verzuim.proposal_for(ctx)
