@@ -1,4 +1,5 @@
-"""flask --app casework duo import|export: DUO verzuimmeldingen in, handling status out."""
+"""flask --app casework duo import|export|vrijstellingen: DUO verzuimmeldingen in, handling
+status and the vrijstellingenregister out."""
 from __future__ import annotations
 
 import sys
@@ -29,7 +30,7 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 def register_duo_cli(app: Flask) -> None:
     @app.cli.group("duo")
     def duo_group():
-        """DUO: verzuimmeldingen importeren en de behandelstatus terugmelden."""
+        """DUO: verzuimmeldingen importeren, de behandelstatus en de vrijstellingen terugmelden."""
 
     @duo_group.command("import")
     @click.argument("file", type=click.File("rb"))
@@ -68,5 +69,30 @@ def register_duo_cli(app: Flask) -> None:
                 fh.write(text)
             rows = text.count("\r\n") - 1
             click.echo(f"{rows} {'melding' if rows == 1 else 'meldingen'} geschreven naar {output}.")
+        else:
+            click.echo(text, nl=False)
+
+    @duo_group.command("vrijstellingen")
+    @click.option("--gemeente", "gemeenten", required=True, multiple=True, metavar="GMxxxx",
+                  help="Gemeentecode (herhaalbaar).")
+    @click.option("--van", "date_from", required=True, type=_DATE, help="JJJJ-MM-DD")
+    @click.option("--tot", "date_to", required=True, type=_DATE, help="JJJJ-MM-DD (tot en met)")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+                  help="Schrijf naar dit bestand in plaats van naar het scherm.")
+    def duo_vrijstellingen(gemeenten, date_from, date_to, output):
+        """Every exemption 5 onder a running in the period, as CSV for DUO's vrijstellingenregister."""
+        from .services.duo import export_vrijstellingen
+        from .services.errors import DomainError
+
+        try:
+            text = export_vrijstellingen(_gemeente_ids(gemeenten), date_from.date(), date_to.date())
+        except DomainError as exc:
+            raise click.UsageError(exc.message) from None
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            rows = text.count("\r\n") - 1
+            click.echo(f"{rows} {'vrijstelling' if rows == 1 else 'vrijstellingen'} geschreven "
+                       f"naar {output}.")
         else:
             click.echo(text, nl=False)

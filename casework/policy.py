@@ -407,6 +407,7 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     # DUO intake and status report
     "api.duo_import": _LPA,
     "api.duo_export": _LPA,
+    "api.duo_vrijstellingen": _LPA,
     # web UI
     "auth.login": PUBLIC,
     "auth.logout": _ALL,
@@ -422,4 +423,5 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.audit": frozenset({"beheerder"}),
     "web.duo_import": _LPA,
     "web.duo_export": _LPA,
+    "web.duo_vrijstellingen": _LPA,
 }

@@ -1,4 +1,5 @@
-"""DUO: import verzuimmeldingen from DUO's CSV, export their handling status for DUO."""
+"""DUO: import verzuimmeldingen from DUO's CSV, export their handling status and the
+vrijstellingenregister rows for DUO."""
 from __future__ import annotations
 
 from datetime import date
@@ -28,6 +29,15 @@ class DuoExportQuery(BaseModel):
 
     van: date = Field(description="Meldingen ontvangen vanaf deze datum.")
     tot: date = Field(description="Tot en met deze datum.")
+
+
+class DuoVrijstellingenQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    van: date = Field(description="Begin van de periode: vrijstellingen die op of na deze datum "
+                                  "nog lopen.")
+    tot: date = Field(description="Einde van de periode (tot en met): vrijstellingen die op of "
+                                  "voor deze datum ingaan.")
 
 
 class DuoImportRow(Out):
@@ -112,5 +122,29 @@ def duo_export():
                                          reader=user, via="api")
     case_service.commit()
     name = f"duo-verzuimstatus-{params.van.isoformat()}-{params.tot.isoformat()}.csv"
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
+@api_bp.get("/duo/vrijstellingen")
+@doc(summary="Vrijstellingen 5 onder a voor het vrijstellingenregister van DUO", tag="duo",
+     query=DuoVrijstellingenQuery, content_type="text/csv", errors=(400, 422),
+     response=lambda components: {
+         "type": "string",
+         "description": "CSV (;, UTF-8 met BOM) met kopregel: "
+                        + ";".join(duo_service.VRIJSTELLING_COLUMNS)
+                        + ". Datums als JJJJ-MM-DD; een lege einddatum betekent: tot het einde "
+                          "van de leerplicht. grond is altijd 5a."},
+     description="Eén regel per vrijstelling 5 onder a van een kind uit uw gemeente waarvan de "
+                 "periode (ingangsdatum tot en met einddatum, of de dag van beëindiging als die "
+                 "eerder is) overlapt met `van` tot en met `tot`. Bevat BSN's: elke zaak komt in "
+                 "het toegangslog.")
+def duo_vrijstellingen():
+    user = current_user()
+    params = parse_query(DuoVrijstellingenQuery)
+    text = duo_service.export_vrijstellingen(policy.gemeente_ids(user), params.van, params.tot,
+                                             reader=user, via="api")
+    case_service.commit()
+    name = f"duo-vrijstellingen-{params.van.isoformat()}-{params.tot.isoformat()}.csv"
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})

@@ -55,3 +55,21 @@ class DuoExportForm(BaseForm):
     def validate_tot(self, field) -> None:
         if self.van.data and field.data and field.data < self.van.data:
             raise ValidationError("Kies een einddatum op of na de begindatum.")
+
+
+class DuoVrijstellingenForm(BaseForm):
+    van = DatumField("Lopend op of na", validators=[InputRequired("Vul de begindatum in.")])
+    tot = DatumField("Ingegaan op of voor", validators=[InputRequired("Vul de einddatum in.")])
+
+    def setup(self, today: date) -> DuoVrijstellingenForm:
+        """Default: the current school year so far (1 August up to today)."""
+        start = date(today.year if today.month >= 8 else today.year - 1, 8, 1)
+        if self.van.data is None and not self.van.raw_data:
+            self.van.data = start
+        if self.tot.data is None and not self.tot.raw_data:
+            self.tot.data = today
+        return self
+
+    def validate_tot(self, field) -> None:
+        if self.van.data and field.data and field.data < self.van.data:
+            raise ValidationError("Kies een einddatum op of na de begindatum.")

@@ -469,3 +469,68 @@ def export_duo_status(gemeente_ids: list[int] | None, date_from: date, date_to: 
         if reader is not None:
             audit.log_access(reader, case.id, "duo_export", via=via)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------- vrijstellingenregister export
+
+VRIJSTELLING_COLUMNS = ("kenmerk", "bsn", "geboortedatum", "begindatum", "einddatum", "grond")
+VRIJSTELLING_GROND = "5a"  # artikel 5 onder a Leerplichtwet 1969
+_BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only when it starts with a byte order mark
+
+
+def _vrijstelling_end(case: Case) -> date | None:
+    """The day the exemption really ends: its einddatum, or earlier when the case was ended early.
+
+    None: to the end of leerplicht.
+    """
+    ended = (case.data or {}).get("beeindigd_op") if case.state == "beeindigd" else None
+    ended_on = date.fromisoformat(ended) if ended else None
+    if ended_on is None:
+        return case.einddatum
+    return ended_on if case.einddatum is None else min(case.einddatum, ended_on)
+
+
+def vrijstellingen_in_period(gemeente_ids: list[int] | None, van: date,
+                             tot: date) -> list[tuple[Case, date | None]]:
+    """Exemptions 5 onder a whose period overlaps van..tot (both included), with their real end."""
+    if tot < van:
+        raise ValidationFailed("De einddatum ligt voor de begindatum.",
+                               {"tot": ["Kies een einddatum op of na de begindatum."]})
+    from casework.workflows.vrijstelling import CASE_TYPE as VRIJSTELLING
+
+    # The columns give a superset (an early end only shortens the period); exact in Python.
+    query = (select(Case).where(Case.type == VRIJSTELLING, Case.ingangsdatum.is_not(None),
+                                Case.ingangsdatum <= tot,
+                                (Case.einddatum.is_(None)) | (Case.einddatum >= van))
+             .options(selectinload(Case.child)))
+    if gemeente_ids is not None:
+        query = query.where(Case.gemeente_id.in_(gemeente_ids))
+    found = []
+    for case in db.session.scalars(query):
+        end = _vrijstelling_end(case)
+        if end is not None and (end < van or end < case.ingangsdatum):
+            continue  # ended before the period, or before it ever began
+        found.append((case.ingangsdatum, case.id, case, end))
+    return [(case, end) for *_, case, end in sorted(found, key=lambda t: t[:2])]
+
+
+def export_vrijstellingen(gemeente_ids: list[int] | None, van: date, tot: date, *,
+                          reader: User | None = None, via: str = "cli") -> str:
+    """CSV (`;`, UTF-8 with BOM) for DUO's vrijstellingenregister: one row per exemption 5 onder a
+    whose period overlaps van..tot: kenmerk;bsn;geboortedatum;begindatum;einddatum;grond.
+
+    An empty einddatum means: to the end of leerplicht. The file holds BSNs, so a reader (web or
+    API user) is written to the access log per case; the caller commits.
+    """
+    out = io.StringIO()
+    out.write(_BOM)
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(VRIJSTELLING_COLUMNS)
+    for case, end in vrijstellingen_in_period(gemeente_ids, van, tot):
+        writer.writerow([
+            case.reference, case.child.bsn, case.child.geboortedatum.isoformat(),
+            case.ingangsdatum.isoformat(), end.isoformat() if end else "", VRIJSTELLING_GROND,
+        ])
+        if reader is not None:
+            audit.log_access(reader, case.id, "duo_vrijstellingen", via=via)
+    return out.getvalue()

@@ -1,4 +1,5 @@
-"""DUO pages of the leerplichtambtenaar (on blueprint `web`): import meldingen, export the status."""
+"""DUO pages of the leerplichtambtenaar (on blueprint `web`): import meldingen, export the status
+and the vrijstellingenregister rows."""
 from __future__ import annotations
 
 from datetime import date
@@ -11,7 +12,7 @@ from casework.services import cases as case_service
 from casework.services import duo as duo_service
 from casework.services.errors import DomainError
 
-from ..forms.duo import DuoExportForm, DuoImportForm
+from ..forms.duo import DuoExportForm, DuoImportForm, DuoVrijstellingenForm
 from .web import _GENERAL_ERROR, _attach_errors, _user, bp
 
 # A checked file comes back in a hidden form field (base64, 4/3 larger); form fields are
@@ -69,3 +70,29 @@ def duo_export():
                 return Response(text, mimetype="text/csv", headers={
                     "Content-Disposition": f'attachment; filename="{name}"'})
     return render_template("duo/export.html", form=form, error=error, general_errors=general), status
+
+
+@bp.route("/duo/vrijstellingen", methods=["GET", "POST"])
+def duo_vrijstellingen():
+    user = _user()
+    form = DuoVrijstellingenForm().setup(date.today())
+    error, general, status = None, [], 200
+    if form.is_submitted():
+        if not form.validate():
+            error, status = _GENERAL_ERROR, 422
+        else:
+            try:
+                text = duo_service.export_vrijstellingen(policy.gemeente_ids(user), form.van.data,
+                                                         form.tot.data, reader=user, via="web")
+                case_service.commit()  # the access log of the BSNs in the file
+            except DomainError as exc:
+                db.session.rollback()
+                error, status = exc.message, exc.status
+                general = _attach_errors(form, exc.fields)
+            else:
+                name = (f"duo-vrijstellingen-{form.van.data.isoformat()}-"
+                        f"{form.tot.data.isoformat()}.csv")
+                return Response(text, mimetype="text/csv", headers={
+                    "Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("duo/vrijstellingen.html", form=form, error=error,
+                           general_errors=general), status
