@@ -372,6 +372,27 @@ def organisations_query(kind: str | None) -> Select:
     return q.where(Organisation.kind == kind) if kind else q
 
 
+# ------------------------------------------------------------------ reports
+
+
+def report_gemeente_id(user: User, gemeente_id: int | None) -> int:
+    """The gemeente whose leerplichttelling this user reads: the LPA its own gemeenten, the
+    beheerder its own gemeente; none given: the first of them. Any other gemeente: 404."""
+    allowed = gemeente_ids(user) if user.role in ("leerplichtambtenaar", "beheerder") else []
+    if gemeente_id is None and allowed:
+        return allowed[0]
+    if gemeente_id not in allowed:
+        raise NotFound("Deze telling is niet gevonden.")
+    return gemeente_id
+
+
+def report_swv_id(user: User) -> int:
+    """The SWV whose regional view this user reads: only the adviser's own."""
+    if user.role != "swv_adviseur" or user.organisation_id is None:
+        raise NotFound("Dit overzicht is niet gevonden.")
+    return user.organisation_id
+
+
 # ------------------------------------------------------------------ routes
 # Every endpoint of the app and who may reach it: PUBLIC, AUTHENTICATED or a set of roles.
 # access.py applies it before every request; an endpoint missing here answers 404, and a test
@@ -408,6 +429,9 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "api.duo_import": _LPA,
     "api.duo_export": _LPA,
     "api.duo_vrijstellingen": _LPA,
+    # reports: the gemeente's leerplichttelling, the SWV's regional view
+    "api.report_leerplichttelling": frozenset({"leerplichtambtenaar", "beheerder"}),
+    "api.report_swv": frozenset({"swv_adviseur"}),
     # web UI
     "auth.login": PUBLIC,
     "auth.logout": _ALL,
@@ -424,4 +448,7 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.duo_import": _LPA,
     "web.duo_export": _LPA,
     "web.duo_vrijstellingen": _LPA,
+    "web.telling": frozenset({"leerplichtambtenaar", "beheerder"}),
+    "web.telling_csv": frozenset({"leerplichtambtenaar", "beheerder"}),
+    "web.swv_overzicht": frozenset({"swv_adviseur"}),
 }

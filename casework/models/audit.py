@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, utcnow
@@ -12,7 +12,12 @@ class AuditEvent(Base):
     """One row per transition, hash-chained per case. Database triggers refuse UPDATE and DELETE."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_audit_events_case_seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_audit_events_case_seq"),
+        # Reports (services/reports.py): which events happened in a period. Covering the
+        # columns the counts filter on, so only rows of the gemeente are looked up in cases.
+        Index("ix_audit_events_report", "event", "at", "case_id", "from_state", "to_state"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

@@ -47,6 +47,8 @@ class Case(Base):
         Index("ix_cases_school", "school_id", "type"),
         Index("ix_cases_worklist", "gemeente_id", "is_open", "due_on"),
         Index("ix_cases_state", "type", "state"),
+        # Reports (services/reports.py): what a gemeente received in a period, what runs on a date.
+        Index("ix_cases_report", "gemeente_id", "type", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

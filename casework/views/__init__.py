@@ -58,25 +58,25 @@ def _nav_items(user) -> list[tuple[str, str]]:
         return [("web.cases", "Werkvoorraad"), ("web.children", "Kinderen"),
                 ("web.new_kennisgeving", "Kennisgeving registreren"),
                 ("web.new_verzuim", "Verzuim registreren"),
-                ("web.duo_import", "DUO-meldingen")]
+                ("web.duo_import", "DUO-meldingen"), ("web.telling", "Leerplichttelling")]
     if role == "school":
         return [("web.cases", "Verzuim"), ("web.children", "Leerlingen"),
                 ("web.new_verzuim", "Verzuim melden")]
     if role == "jeugdarts":
         return [("web.cases", "Mijn toegewezen zaken")]
     if role == "swv_adviseur":
-        return [("web.cases", "Adviesaanvragen")]
+        return [("web.cases", "Adviesaanvragen"), ("web.swv_overzicht", "Regio-overzicht")]
     if role == "ouder":
         return [("web.children", "Mijn kinderen"), ("web.cases", "Zaken"),
                 ("web.new_kennisgeving", "Beroep doen op vrijstelling")]
     if role == "beheerder":
-        return [("web.audit", "Audit controleren")]
+        return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling")]
     return []
 
 
 def register_views(app: Flask) -> None:
     from . import auth as auth_views
-    from . import duo, web  # noqa: F401  duo adds its pages to web.bp
+    from . import duo, reports, web  # noqa: F401  duo and reports add their pages to web.bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(web.bp)

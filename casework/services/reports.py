@@ -1,0 +1,559 @@
+"""Reports: the yearly leerplichttelling of one gemeente (art. 25 Leerplichtwet 1969) and the
+SWV's regional view per gemeente and quarter, small numbers suppressed.
+
+Every figure comes from an aggregate query (COUNT / SUM(CASE) with GROUP BY) on indexed
+columns — ix_audit_events_report for what happened in a period, ix_cases_report
+(gemeente_id, type, created_at) for what came in and what runs on a date — so no case is ever
+loaded into Python and the cost does not grow with the number of cases of other gemeenten.
+
+Time: audit rows (`at`) and `created_at` are UTC; a school year, quarter or month runs from
+local midnight (Europe/Amsterdam) to local midnight, so an event at 00:30 on 1 August belongs
+to the new school year. Dates kept in case data (beeindigd_op, afgesloten_op, omgezet_op,
+periode_start) are the local day itself.
+
+The exact definition of every count is in the docstring of the function that makes it and, in
+Dutch, on the report page ("Zo is geteld").
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import aliased
+
+from casework.extensions import db
+from casework.formatting import MAANDEN, TIJDZONE
+from casework.models import AuditEvent, Case, Organisation, swv_gemeenten
+from casework.workflows.base import add_months
+from casework.workflows.verzuim import DREMPEL_DAGEN, ROUTES, VERZUIMSOORTEN
+from casework.workflows.vrijstelling import BEEINDIG_REDENEN
+
+from .errors import NotFound, ValidationFailed
+from .suppression import suppress_table
+
+V5A, VERZUIM = "vrijstelling_5a", "verzuim"
+
+# States in which an exemption runs: granted, being re-assessed, and the advice steps of a
+# re-assessment (only then do those states carry an ingangsdatum; see the CHECK on cases).
+RUNNING_STATES = ("vrijgesteld", "herbeoordeling", "advies_gevraagd", "advies_uitgebracht")
+DUUR_BANDEN = ("korter_dan_6_maanden", "6_tot_12_maanden", "12_tot_24_maanden",
+               "langer_dan_24_maanden", "hele_leerplicht", "onbekend")
+HERBEOORDELING_UITKOMSTEN = ("opnieuw_vrijgesteld", "geen_vrijstelling", "beeindigd",
+                             "ingetrokken", "loopt_nog")
+_UITKOMST_VAN_STAAT = {"vrijgesteld": "opnieuw_vrijgesteld",
+                       "geen_vrijstelling": "geen_vrijstelling", "beeindigd": "beeindigd",
+                       "ingetrokken": "ingetrokken"}
+HALT_AFLOOP = {"start_monitoring": "positief", "verwijs_door": "negatief", "sluit_af": "afgesloten"}
+MAX_KWARTALEN = 20
+
+_SCHOOLJAAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+# ------------------------------------------------------------------ periods
+
+def local_midnight_utc(day: date) -> datetime:
+    """The start of a Dutch calendar day as the naive UTC timestamp the database stores."""
+    return datetime.combine(day, time.min, tzinfo=TIJDZONE).astimezone(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    code: str
+    label: str
+
+    @property
+    def utc_start(self) -> datetime:
+        return local_midnight_utc(self.start)
+
+    @property
+    def utc_end(self) -> datetime:
+        return local_midnight_utc(self.end + timedelta(days=1))
+
+
+def parse_schooljaar(value: str | None) -> Period:
+    """"2025-2026" -> 1 August 2025 up to and including 31 July 2026."""
+    match = _SCHOOLJAAR.match((value or "").strip())
+    if not match or int(match[2]) != int(match[1]) + 1 or not 1900 <= int(match[1]) <= 2200:
+        raise ValidationFailed("Vul het schooljaar in als 2025-2026.", {
+            "schooljaar": ["Vul het schooljaar in als twee opeenvolgende jaren, "
+                           "bijvoorbeeld 2025-2026."]})
+    first = int(match[1])
+    return Period(date(first, 8, 1), date(first + 1, 7, 31), f"{first}-{first + 1}",
+                  f"schooljaar {first}-{first + 1}")
+
+
+def schooljaar_of(day: date) -> str:
+    first = day.year if day.month >= 8 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def months_of(year: Period) -> list[Period]:
+    months, start = [], year.start
+    while start <= year.end:
+        nxt = add_months(start, 1)
+        months.append(Period(start, nxt - timedelta(days=1), f"{start:%Y-%m}",
+                             f"{MAANDEN[start.month - 1]} {start.year}"))
+        start = nxt
+    return months
+
+
+def quarters_between(van: date, tot: date) -> list[Period]:
+    """Calendar quarters from the one holding `van` to the one holding `tot`, clipped to both."""
+    quarters = []
+    start = date(van.year, 3 * ((van.month - 1) // 3) + 1, 1)
+    while start <= tot:
+        end = add_months(start, 3) - timedelta(days=1)
+        number = (start.month - 1) // 3 + 1
+        quarters.append(Period(max(start, van), min(end, tot), f"{start.year}-K{number}",
+                               f"{number}e kwartaal {start.year}"))
+        start = end + timedelta(days=1)
+    return quarters
+
+
+# ------------------------------------------------------------------ query building blocks
+
+def _data(key: str) -> ColumnElement:
+    return Case.data[key].as_string()
+
+
+def _bucket(column, periods: list[Period]) -> ColumnElement:
+    """Index of the (consecutive) period a UTC timestamp falls in."""
+    return case(*[(column < p.utc_end, k) for k, p in enumerate(periods)], else_=-1)
+
+
+def _within(column, periods: list[Period]) -> ColumnElement:
+    return and_(column >= periods[0].utc_start, column < periods[-1].utc_end)
+
+
+def _grouped(columns: list[ColumnElement], where: list, *, from_audit: bool) -> dict[tuple, int]:
+    """COUNT(*) grouped by the given expressions -> {(values...): n}.
+
+    The expressions are computed in a derived table and grouped by its columns: PostgreSQL
+    does not see two CASE or JSON expressions with separately bound parameters as the same
+    GROUP BY expression.
+    """
+    inner = select(*(c.label(f"k{i}") for i, c in enumerate(columns)))
+    if from_audit:
+        inner = inner.select_from(AuditEvent).join(Case, Case.id == AuditEvent.case_id)
+    else:
+        inner = inner.select_from(Case)
+    sub = inner.where(*where).subquery()
+    keys = list(sub.c)
+    rows = db.session.execute(select(*keys, func.count()).group_by(*keys))
+    return {tuple(row[:-1]): row[-1] for row in rows}
+
+
+def _audit_flow(gemeenten: list[int], periods: list[Period], case_type: str,
+                events: tuple[str, ...], *, where: tuple = (), by: tuple = ()) -> dict[tuple, int]:
+    """Audit rows of these events per (gemeente, period index, *by) — what happened when."""
+    return _grouped(
+        [Case.gemeente_id, _bucket(AuditEvent.at, periods), *by],
+        [AuditEvent.event.in_(events), _within(AuditEvent.at, periods), Case.type == case_type,
+         Case.gemeente_id.in_(gemeenten), *where],
+        from_audit=True)
+
+
+def _intake_flow(gemeenten: list[int], periods: list[Period], *, where: tuple = (),
+                 by: tuple = ()) -> dict[tuple, int]:
+    """Verzuim cases received (created_at) per (gemeente, period index, *by); one the school
+    withdrew (trek_in: sent by mistake, e.g. twice) was never a signaal or melding to count."""
+    withdrawn = _data("afsluiting") == "ingetrokken"
+    return _grouped(
+        [Case.gemeente_id, _bucket(Case.created_at, periods), *by],
+        [Case.type == VERZUIM, Case.gemeente_id.in_(gemeenten), _within(Case.created_at, periods),
+         or_(_data("afsluiting").is_(None), ~withdrawn), *where],
+        from_audit=False)
+
+
+def _stock(gemeenten: list[int], case_type: str, conditions: list[ColumnElement], *,
+           where: tuple = ()) -> dict[tuple[int, int], int]:
+    """Cases meeting each condition (one per date), per gemeente -> {(gemeente, k): n}."""
+    if not conditions:
+        return {}
+    sums = [func.sum(case((cond, 1), else_=0)) for cond in conditions]
+    rows = db.session.execute(
+        select(Case.gemeente_id, *sums)
+        .where(Case.type == case_type, Case.gemeente_id.in_(gemeenten), *where)
+        .group_by(Case.gemeente_id))
+    return {(row[0], k): int(row[k + 1] or 0) for row in rows for k in range(len(conditions))}
+
+
+def _sum(counts: dict[tuple, int], *, period: int | None = None, gemeente: int | None = None,
+         key_at: int | None = None, key=None) -> int:
+    return sum(n for k, n in counts.items()
+               if (period is None or k[1] == period) and (gemeente is None or k[0] == gemeente)
+               and (key_at is None or k[key_at] == key))
+
+
+# ------------------------------------------------------------------ conditions
+
+_VRIJGESTELD = (AuditEvent.to_state == "vrijgesteld",)
+
+
+def running_on(day: date) -> ColumnElement:
+    """A vrijstelling 5a runs on `day`: ingangsdatum <= day <= einddatum (none: to the end of
+    leerplicht), and the case is in a state in which it runs — or was ended after that day."""
+    return and_(
+        Case.ingangsdatum <= day,
+        or_(Case.einddatum.is_(None), Case.einddatum >= day),
+        or_(Case.state.in_(RUNNING_STATES),
+            and_(Case.state == "beeindigd", _data("beeindigd_op") > day.isoformat())))
+
+
+def thuiszitter_on(day: date, absent_since: date, *,
+                   strictly_before: bool = False) -> ColumnElement:
+    """An open melding langdurig relatief verzuim on `day` whose absence began by `absent_since`.
+
+    Open on the day: received by then, not closed by the end of it, and — for a signaal that
+    became such a melding — converted by then.
+    """
+    iso = day.isoformat()
+    started = (_data("periode_start") < absent_since.isoformat() if strictly_before
+               else _data("periode_start") <= absent_since.isoformat())
+    return and_(
+        Case.created_at < local_midnight_utc(day + timedelta(days=1)),
+        or_(Case.is_open.is_(True), _data("afgesloten_op") > iso),
+        or_(_data("omgezet_op").is_(None), _data("omgezet_op") <= iso),
+        started)
+
+
+_LANGDURIG = (_data("verzuimsoort") == "langdurig_relatief",)
+
+
+def thuiszitter_conditions(day: date) -> tuple[ColumnElement, ColumnElement]:
+    """(absent 4 weeks or more, absent more than 3 months) on `day`, counted from periode_start."""
+    return (thuiszitter_on(day, day - timedelta(days=DREMPEL_DAGEN)),
+            thuiszitter_on(day, add_months(day, -3), strictly_before=True))
+
+
+def duur_band(ingangsdatum: date | None, einddatum: date | None) -> str:
+    """Duration of an exemption, the einddatum included: 1 Aug - 31 Jul is exactly 12 months.
+
+    < 6 months; 6 up to and including 12; more than 12 up to and including 24; longer; no
+    einddatum = the whole remaining leerplicht; no period at all any more (a later verklaring
+    found the child fit) = onbekend.
+    """
+    if ingangsdatum is None:
+        return "onbekend"
+    if einddatum is None:
+        return "hele_leerplicht"
+    end = einddatum + timedelta(days=1)
+    if end < add_months(ingangsdatum, 6):
+        return "korter_dan_6_maanden"
+    if end <= add_months(ingangsdatum, 12):
+        return "6_tot_12_maanden"
+    if end <= add_months(ingangsdatum, 24):
+        return "12_tot_24_maanden"
+    return "langer_dan_24_maanden"
+
+
+# ------------------------------------------------------------------ leerplichttelling
+
+def _gemeente(gemeente_id: int) -> Organisation:
+    gemeente = db.session.get(Organisation, gemeente_id)
+    if gemeente is None or gemeente.kind != "gemeente":
+        raise NotFound("Deze gemeente is niet gevonden.")
+    return gemeente
+
+
+def leerplichttelling(gemeente_id: int, schooljaar: str, peildatum: date | None = None, *,
+                      today: date | None = None) -> dict:
+    """The yearly count of one gemeente for one school year (1 August - 31 July).
+
+    peildatum (for what runs "on a date"): by default 31 July of the school year, or today if
+    that is earlier. Flows (new, ended, received, chosen) cover the whole school year.
+    """
+    year = parse_schooljaar(schooljaar)
+    today = today or date.today()
+    if peildatum is not None and peildatum > today:
+        raise ValidationFailed("De peildatum ligt in de toekomst.",
+                               {"peildatum": ["Kies een peildatum van vandaag of eerder."]})
+    peildatum = peildatum or min(year.end, today)
+    gemeente = _gemeente(gemeente_id)
+    g = [gemeente_id]
+    months = months_of(year)
+
+    vrij = _vrijstellingen(g, year, months, peildatum)
+    verzuim = _verzuim(g, year, months, peildatum)
+    maanden_vrij = vrij.pop("_maanden")
+    maanden_meldingen = verzuim.pop("_maanden_meldingen")
+    maanden_signalen = verzuim.pop("_maanden_signalen")
+    # Months that have not begun yet are left out of the trend (they would only show zeros).
+    per_maand = [{"maand": m.code, "label": m.label, "vrijstellingen_nieuw": maanden_vrij[k],
+                  "meldingen": maanden_meldingen[k], "signalen": maanden_signalen[k]}
+                 for k, m in enumerate(months) if m.start <= today]
+    return {
+        "gemeente": {"id": gemeente.id, "naam": gemeente.naam},
+        "schooljaar": year.code,
+        "van": year.start,
+        "tot": year.end,
+        "peildatum": peildatum,
+        "vrijstellingen": vrij,
+        "verzuim": verzuim,
+        "per_maand": per_maand,
+    }
+
+
+def _vrijstellingen(g: list[int], year: Period, months: list[Period], peildatum: date) -> dict:
+    """Vrijstellingen 5 onder a.
+
+    - nieuw: verklaringen "niet geschikt" (audit geef_verklaring -> vrijgesteld) in the year;
+      waarvan_na_herbeoordeling: those with an earlier start_herbeoordeling in the same case;
+    - lopend_op_peildatum: running_on(peildatum);
+    - beeindigd: exemptions ended in the year (audit beeindig from vrijgesteld or
+      herbeoordeling; an ended "geen vrijstelling" case had no exemption), by case.data
+      reden_beeindiging;
+    - per_duur: the verklaringen of `nieuw` by duur_band() of the case's period (the period
+      columns hold the latest verklaring's period);
+    - herbeoordelingen: start_herbeoordeling in the year, by the first decisive step after it
+      up to the end of the peildatum (geef_verklaring -> vrijgesteld / geen_vrijstelling,
+      beeindig, trek_in), else loopt_nog.
+    """
+    earlier = aliased(AuditEvent)
+    after_herbeoordeling = select(earlier.id).where(
+        earlier.case_id == AuditEvent.case_id, earlier.seq < AuditEvent.seq,
+        earlier.event == "start_herbeoordeling").exists()
+    new = _audit_flow(g, months, V5A, ("geef_verklaring",), where=_VRIJGESTELD,
+                      by=(case((after_herbeoordeling, 1), else_=0),))
+    per_maand = [_sum(new, period=k) for k in range(len(months))]
+
+    whole_year = [year]
+    pairs = _audit_flow(g, whole_year, V5A, ("geef_verklaring",), where=_VRIJGESTELD,
+                        by=(Case.ingangsdatum, Case.einddatum))
+    bands = Counter({band: 0 for band in DUUR_BANDEN})
+    for (_, _, ingang, eind), n in pairs.items():
+        bands[duur_band(ingang, eind)] += n
+
+    ended = _audit_flow(g, whole_year, V5A, ("beeindig",),
+                        where=(AuditEvent.from_state.in_(("vrijgesteld", "herbeoordeling")),),
+                        by=(_data("reden_beeindiging"),))
+    per_reden = {reden: 0 for reden in BEEINDIG_REDENEN}
+    for (_, _, reden), n in ended.items():
+        per_reden[reden if reden in per_reden else "anders"] += n
+
+    nxt = aliased(AuditEvent)
+    decided = (select(nxt.to_state)
+               .where(nxt.case_id == AuditEvent.case_id, nxt.seq > AuditEvent.seq,
+                      nxt.to_state.in_(tuple(_UITKOMST_VAN_STAAT)),
+                      nxt.at < local_midnight_utc(peildatum + timedelta(days=1)))
+               .order_by(nxt.seq).limit(1).scalar_subquery())
+    herb = _audit_flow(g, whole_year, V5A, ("start_herbeoordeling",), by=(decided,))
+    uitkomst = {key: 0 for key in HERBEOORDELING_UITKOMSTEN}
+    for (_, _, state), n in herb.items():
+        uitkomst[_UITKOMST_VAN_STAAT.get(state, "loopt_nog")] += n
+
+    running = _stock(g, V5A, [running_on(peildatum)])
+    return {
+        "nieuw": sum(per_maand),
+        "waarvan_na_herbeoordeling": _sum(new, key_at=2, key=1),
+        "lopend_op_peildatum": _sum(running),
+        "beeindigd": {"totaal": sum(per_reden.values()), "per_reden": per_reden},
+        "per_duur": dict(bands),
+        "herbeoordelingen": {"gestart": sum(uitkomst.values()), "uitkomst": uitkomst},
+        "_maanden": per_maand,
+    }
+
+
+def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) -> dict:
+    """Verzuim.
+
+    - meldingen: received in the year as a melding (created_at; oorspronkelijke_soort
+      melding; not withdrawn by the school) plus signalen that became a melding in the year
+      (audit escaleer_naar_melding), both by case.data verzuimsoort (a converted signaal has
+      the verzuimsoort of its conversion);
+    - signalen: received in the year as a signaal (not withdrawn); omgezet_in_melding: of
+      those, converted by the end of the peildatum (case.data omgezet_op);
+    - thuiszitters on the peildatum: thuiszitter_conditions();
+    - routes: kies_route and verwijs_door in the year by the route chosen (the row's to_state,
+      which is details.gekozen_route) (waarvan_doorverwezen: by verwijs_door);
+    - halt_afloop: steps out of `halt` in the year: start_monitoring = positief, verwijs_door to
+      a heavier route = negatief, sluit_af = afgesloten;
+    - processen_verbaal: route proces_verbaal chosen in the year, by case.data tegen.
+    """
+    at_intake = _data("oorspronkelijke_soort")
+    verzuimsoort = _data("verzuimsoort")
+    direct = _intake_flow(g, months, where=(at_intake == "melding",), by=(verzuimsoort,))
+    converted = _audit_flow(g, months, VERZUIM, ("escaleer_naar_melding",), by=(verzuimsoort,))
+    omgezet_by_peildatum = and_(_data("omgezet_op").is_not(None),
+                                _data("omgezet_op") <= peildatum.isoformat())
+    signalen = _intake_flow(g, months, where=(at_intake == "signaal",),
+                            by=(case((omgezet_by_peildatum, 1), else_=0),))
+
+    def by_soort(counts):
+        out = {soort: 0 for soort in VERZUIMSOORTEN}
+        for (_, _, soort), n in counts.items():
+            out[soort if soort in out else "overig"] += n
+        return out
+
+    direct_soort, converted_soort = by_soort(direct), by_soort(converted)
+    meldingen_maand = [_sum(direct, period=k) + _sum(converted, period=k)
+                       for k in range(len(months))]
+    signalen_maand = [_sum(signalen, period=k) for k in range(len(months))]
+
+    vier_weken, drie_maanden = thuiszitter_conditions(peildatum)
+    thuis = _stock(g, VERZUIM, [vier_weken, drie_maanden], where=_LANGDURIG)
+
+    whole_year = [year]
+    # The route a kies_route / verwijs_door row chose is its to_state (the transition goes to
+    # the chosen route; details.gekozen_route says the same): read from the index, not JSON.
+    gekozen = AuditEvent.to_state
+    chosen = _audit_flow(g, whole_year, VERZUIM, ("kies_route", "verwijs_door"),
+                         by=(gekozen, AuditEvent.event))
+    routes = {route: {"totaal": 0, "waarvan_doorverwezen": 0} for route in ROUTES}
+    for (_, _, route, event), n in chosen.items():
+        if route in routes:
+            routes[route]["totaal"] += n
+            if event == "verwijs_door":
+                routes[route]["waarvan_doorverwezen"] += n
+
+    out_of_halt = _audit_flow(g, whole_year, VERZUIM, tuple(HALT_AFLOOP),
+                              where=(AuditEvent.from_state == "halt",), by=(AuditEvent.event,))
+    halt = {label: 0 for label in HALT_AFLOOP.values()}
+    for (_, _, event), n in out_of_halt.items():
+        halt[HALT_AFLOOP[event]] += n
+
+    pv = _audit_flow(g, whole_year, VERZUIM, ("kies_route", "verwijs_door"),
+                     where=(gekozen == "proces_verbaal",), by=(_data("tegen"),))
+    tegen = {"ouders": 0, "jongere": 0}
+    for (_, _, wie), n in pv.items():
+        tegen[wie if wie in tegen else "ouders"] += n
+
+    return {
+        "meldingen": {
+            "totaal": sum(direct_soort.values()) + sum(converted_soort.values()),
+            "per_verzuimsoort": {s: direct_soort[s] + converted_soort[s] for s in VERZUIMSOORTEN},
+            "direct": {"totaal": sum(direct_soort.values()), "per_verzuimsoort": direct_soort},
+            "uit_signaal": {"totaal": sum(converted_soort.values()),
+                            "per_verzuimsoort": converted_soort},
+        },
+        "signalen": {"ontvangen": sum(signalen_maand),
+                     "omgezet_in_melding": _sum(signalen, key_at=2, key=1)},
+        "thuiszitters": {"vier_weken_of_langer": _sum(thuis, key_at=1, key=0),
+                         "langer_dan_drie_maanden": _sum(thuis, key_at=1, key=1)},
+        "routes": routes,
+        "halt_afloop": halt,
+        "processen_verbaal": {"totaal": sum(tegen.values()), "tegen_ouders": tegen["ouders"],
+                              "tegen_jongere": tegen["jongere"]},
+        "_maanden_meldingen": meldingen_maand,
+        "_maanden_signalen": signalen_maand,
+    }
+
+
+# ------------------------------------------------------------------ the SWV's regional view
+
+def _swv(swv_id: int) -> Organisation:
+    swv = db.session.get(Organisation, swv_id)
+    if swv is None or swv.kind != "swv":
+        raise NotFound("Dit samenwerkingsverband is niet gevonden.")
+    return swv
+
+
+def default_swv_range(today: date) -> tuple[date, date]:
+    """The last eight quarters, up to and including today's."""
+    months = today.year * 12 + 3 * ((today.month - 1) // 3) - 21
+    return date(months // 12, months % 12 + 1, 1), today
+
+
+def _check_range(van: date, tot: date, today: date) -> date:
+    if tot < van:
+        raise ValidationFailed("De einddatum ligt voor de begindatum.",
+                               {"tot": ["Kies een einddatum op of na de begindatum."]})
+    if van > today:
+        raise ValidationFailed("De begindatum ligt in de toekomst.",
+                               {"van": ["Kies een begindatum van vandaag of eerder."]})
+    tot = min(tot, today)
+    if len(quarters_between(van, tot)) > MAX_KWARTALEN:
+        raise ValidationFailed(f"Kies een periode van hoogstens {MAX_KWARTALEN} kwartalen.",
+                               {"van": [f"Kies een periode van hoogstens {MAX_KWARTALEN // 4} jaar."]})
+    return tot
+
+
+def swv_overzicht(swv_id: int, van: date, tot: date, *, today: date | None = None) -> dict:
+    """Per gemeente of the SWV's region and per quarter, with small numbers suppressed.
+
+    Flows per quarter (with totals per gemeente, per quarter and overall): new vrijstellingen
+    (as in the leerplichttelling), meldingen (received as melding + signalen converted) and
+    signalen received. Stocks on the last day of each quarter (or `tot`, or today): running
+    vrijstellingen and thuiszitters (4 weeks or more; more than 3 months) — with totals per
+    quarter only, as adding quarters of a stock means nothing. Only suppressed values leave
+    this function; there is no case id or reference in it.
+    """
+    today = today or date.today()
+    swv = _swv(swv_id)
+    tot = _check_range(van, tot, today)
+    quarters = quarters_between(van, tot)
+    gemeenten = list(db.session.scalars(
+        select(Organisation).join(swv_gemeenten, swv_gemeenten.c.gemeente_id == Organisation.id)
+        .where(swv_gemeenten.c.swv_id == swv.id).order_by(Organisation.naam)))
+    ids = [gm.id for gm in gemeenten]
+
+    at_intake = _data("oorspronkelijke_soort")
+    new = _audit_flow(ids, quarters, V5A, ("geef_verklaring",), where=_VRIJGESTELD)
+    direct = _intake_flow(ids, quarters, where=(at_intake == "melding",))
+    converted = _audit_flow(ids, quarters, VERZUIM, ("escaleer_naar_melding",))
+    meldingen = Counter(direct)
+    meldingen.update(converted)
+    signalen = _intake_flow(ids, quarters, where=(at_intake == "signaal",))
+    stands = [q.end for q in quarters]
+    lopend = _stock(ids, V5A, [running_on(day) for day in stands])
+    thuis = _stock(ids, VERZUIM, [c for day in stands for c in thuiszitter_conditions(day)],
+                   where=_LANGDURIG)
+    thuis_4w = {(gm, k // 2): n for (gm, k), n in thuis.items() if k % 2 == 0}
+    thuis_3m = {(gm, k // 2): n for (gm, k), n in thuis.items() if k % 2 == 1}
+
+    def table(key: str, titel: str, uitleg: str, counts: dict, *, stroom: bool) -> dict:
+        cells = [[_sum(counts, gemeente=gm.id, period=k) for k in range(len(quarters))]
+                 for gm in gemeenten]
+        t = suppress_table(cells, row_totals=stroom, col_totals=True, cols=len(quarters))
+        return {
+            "sleutel": key, "titel": titel, "uitleg": uitleg,
+            "soort": "stroom" if stroom else "stand",
+            "rijen": [{"gemeente": {"id": gm.id, "naam": gm.naam}, "waarden": t.cells[i],
+                       "totaal": t.row_totals[i] if t.row_totals else None}
+                      for i, gm in enumerate(gemeenten)],
+            "totalen": t.col_totals,
+            "totaal": t.total,
+            "trend": _trend(t.col_totals),
+        }
+
+    return {
+        "swv": {"id": swv.id, "naam": swv.naam},
+        "van": quarters[0].start,
+        "tot": quarters[-1].end,
+        "kwartalen": [{"code": q.code, "label": q.label, "van": q.start, "tot": q.end}
+                      for q in quarters],
+        "gemeenten": [{"id": gm.id, "naam": gm.naam} for gm in gemeenten],
+        "tabellen": [
+            table("vrijstellingen_nieuw", "Nieuwe vrijstellingen 5 onder a",
+                  "Verklaringen 'niet geschikt' van de deskundige in het kwartaal.", new, stroom=True),
+            table("vrijstellingen_lopend", "Lopende vrijstellingen 5 onder a",
+                  "Vrijstellingen die lopen op de laatste dag van het kwartaal.", lopend, stroom=False),
+            table("meldingen", "Verzuimmeldingen",
+                  "Meldingen ontvangen in het kwartaal, plus signalen die in het kwartaal een "
+                  "melding werden.", meldingen, stroom=True),
+            table("signalen", "Signalen zorgelijk verzuim",
+                  "Signalen ontvangen in het kwartaal.", signalen, stroom=True),
+            table("thuiszitters", "Thuiszitters (4 weken of langer)",
+                  "Open meldingen langdurig relatief verzuim op de laatste dag van het kwartaal, "
+                  "verzuim sinds 4 weken of langer.", thuis_4w, stroom=False),
+            table("thuiszitters_3_maanden", "Thuiszitters langer dan 3 maanden",
+                  "Van de thuiszitters: verzuim sinds meer dan 3 maanden.", thuis_3m, stroom=False),
+        ],
+    }
+
+
+def _trend(values: list) -> dict:
+    """First and last shown region total; a direction only when neither is suppressed."""
+    if not values:
+        return {"eerste": None, "laatste": None, "richting": "onbekend"}
+    first, last = values[0], values[-1]
+    if isinstance(first, int) and isinstance(last, int):
+        richting = "stijgt" if last > first else "daalt" if last < first else "gelijk"
+    else:
+        richting = "onbekend"
+    return {"eerste": first, "laatste": last, "richting": richting}
