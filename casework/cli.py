@@ -127,6 +127,8 @@ def register_cli(app: Flask) -> None:
     from .cli_duo import register_duo_cli
 
     register_duo_cli(app)
+    from .synthetic import register_synthetic_cli
+    register_synthetic_cli(app)
 
 
 def _safe_render(fn, letter_id):

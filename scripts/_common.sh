@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers for scripts/run.sh and scripts/test.sh. Source, don't execute.
+# Shared helpers for scripts/run.sh, test.sh and benchmark.sh. Source, don't execute.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -84,4 +84,75 @@ ensure_venv() {
     rm -f "$stamp"
     (cd "$ROOT" && "$VENV/bin/pip" install -q -e "$spec")
     echo "$want" >"$stamp"
+}
+
+# --- throw-away PostgreSQL ----------------------------------------------------
+# start_pg DBNAME [-c setting=value ...]: a private server in a temp dir (trust auth, 127.0.0.1
+# only) with one empty database; sets PG_PORT and PG_URL (SQLAlchemy URL). Stopped and removed
+# on exit.
+PG_TMP='' PG_BIN='' PG_PORT='' PG_URL=''
+# shellcheck disable=SC2329  # invoked via add_cleanup
+stop_pg() {
+    [[ -n "$PG_TMP" && -d "$PG_TMP" ]] || return 0
+    if [[ -f "$PG_TMP/data/postmaster.pid" ]]; then
+        log "Stopping PostgreSQL"
+        (cd "$PG_TMP" && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m fast -w -t 30 stop) >/dev/null 2>&1 ||
+            (cd "$PG_TMP" && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_TMP/data" -m immediate -w stop) >/dev/null 2>&1 || true
+    fi
+    rm -rf "$PG_TMP"
+}
+
+port_free() {
+    "$VENV/bin/python" -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)' "$1"
+}
+
+start_pg() {
+    local dbname=$1
+    shift
+    local settings="$*"
+    PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    [[ -x "$PG_BIN/initdb" && -x "$PG_BIN/pg_ctl" ]] || die "PostgreSQL binaries not found in /usr/lib/postgresql/*/bin"
+    id postgres >/dev/null 2>&1 || die "system user 'postgres' does not exist"
+
+    PG_TMP="$(mktemp -d /tmp/casework-pg.XXXXXX)"
+    add_cleanup stop_pg
+    chown postgres:postgres "$PG_TMP"
+    chmod 700 "$PG_TMP"
+
+    log "Initialising throw-away PostgreSQL $(basename "$(dirname "$PG_BIN")") in $PG_TMP"
+    if ! (cd "$PG_TMP" && runuser -u postgres -- "$PG_BIN/initdb" -D "$PG_TMP/data" \
+        --auth=trust -U postgres -E UTF8 --locale=C) >"$PG_TMP/initdb.log" 2>&1; then
+        cat "$PG_TMP/initdb.log" >&2
+        die "initdb failed"
+    fi
+
+    local port started=
+    for port in $(seq 54329 54399); do
+        port_free "$port" || continue
+        : >"$PG_TMP/server.log" && chown postgres:postgres "$PG_TMP/server.log"
+        if (cd "$PG_TMP" && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_TMP/data" \
+            -l "$PG_TMP/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_TMP $settings" \
+            start) >/dev/null 2>&1; then
+            started=1
+            break
+        fi
+        # Lost a race for the port? Try the next one; otherwise give up.
+        grep -qiE 'could not bind|address already in use|could not create any TCP/IP sockets' "$PG_TMP/server.log" || break
+    done
+    if [[ -z "$started" ]]; then
+        tail -n 30 "$PG_TMP/server.log" >&2 || true
+        die "could not start PostgreSQL"
+    fi
+    PG_PORT=$port
+
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$dbname" ||
+        die "createdb $dbname failed"
+    PG_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/$dbname"
+    log "PostgreSQL listening on 127.0.0.1:$PG_PORT (database $dbname)"
 }

@@ -58,7 +58,8 @@ def list_cases():
     rows = db.session.scalars(
         select(Case).where(*conditions)
         .options(selectinload(Case.child), selectinload(Case.gemeente))
-        .order_by(Case.due_on.is_(None), Case.due_on, Case.id)
+        # NULLS LAST is ix_cases_gemeente_due's own order: PostgreSQL reads the page from it.
+        .order_by(Case.due_on.asc().nulls_last(), Case.id)
         .limit(params.per_page).offset((params.page - 1) * params.per_page))
     items = [case_summary(user, case) for case in rows]
     return respond(CaseList(items=items, total=total, page=params.page, per_page=params.per_page))

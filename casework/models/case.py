@@ -49,6 +49,8 @@ class Case(Base):
         Index("ix_cases_state", "type", "state"),
         # Reports (services/reports.py): what a gemeente received in a period, what runs on a date.
         Index("ix_cases_report", "gemeente_id", "type", "created_at"),
+        # The work list: a gemeente's cases by due date (NULLS LAST), then id; see the migration.
+        Index("ix_cases_gemeente_due", "gemeente_id", "due_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

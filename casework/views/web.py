@@ -146,7 +146,7 @@ def cases():
     page = min(_page_arg(), pages)
     rows = db.session.scalars(
         query.options(contains_eager(Case.child), joinedload(Case.gemeente))
-        .order_by(Case.due_on.is_(None), Case.due_on, Case.id)
+        .order_by(Case.due_on.asc().nulls_last(), Case.id)
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
 

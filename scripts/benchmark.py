@@ -1,0 +1,155 @@
+"""Time the queries that must stay fast at size, on the database of CASEWORK_DATABASE_URL.
+
+    CASEWORK_DATABASE_URL=... .venv/bin/python scripts/benchmark.py [--runs 5] [--label SQLite]
+
+Expects synthetic data (flask --app casework generate). Measures, for the synthetic gemeente
+with the most cases and its leerplichtambtenaar:
+- the full leerplichttelling of last school year (services.reports.leerplichttelling);
+- the SWV's regional view over the last eight quarters (services.reports.swv_overzicht);
+- the LPA work list, first page sorted by due date (GET /api/v1/cases?per_page=25);
+- a name search on that list (GET /api/v1/cases?per_page=25&q=…), a common and an absent name;
+- the DUO vrijstellingen export of last school year (services.duo.export_vrijstellingen).
+Each is run once to warm the cache (reported as "eerste"), then --runs times; the median of
+those runs is the figure. The API calls go through the whole Flask stack (test client, bearer
+token), not over a socket.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flask import has_app_context  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from casework import create_app  # noqa: E402
+from casework.extensions import db  # noqa: E402
+from casework.models import AuditEvent, Case, Child, Letter, Organisation, User  # noqa: E402
+
+
+def dutch(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def timed(fn, runs: int) -> tuple[float, float, object]:
+    """(first run, median of the next `runs`) in seconds, and the last result."""
+    start = time.perf_counter()
+    result = fn()
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+        if has_app_context():
+            db.session.rollback()  # every run starts like a new request
+    return first, statistics.median(times), result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--label", default="")
+    args = parser.parse_args()
+
+    app = create_app()
+    from casework.services import duo, reports
+
+    rows: list[tuple[str, float, float, str]] = []
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        counts = {name: db.session.scalar(select(func.count()).select_from(model))
+                  for name, model in (("zaken", Case), ("auditregels", AuditEvent),
+                                      ("brieven", Letter))}
+        gemeente_id, n_gemeente = db.session.execute(
+            select(Case.gemeente_id, func.count()).group_by(Case.gemeente_id)
+            .order_by(func.count().desc()).limit(1)).one()
+        gemeente = db.session.get(Organisation, gemeente_id)
+        lpa_email = db.session.scalar(select(User.email).where(
+            User.organisation_id == gemeente_id, User.role == "leerplichtambtenaar",
+            User.active.is_(True)).order_by(User.id).limit(1))
+        swv_id = db.session.scalar(select(Organisation.id).where(
+            Organisation.kind == "swv", Organisation.code.like(gemeente.code.split("-")[0] + "-%"))
+            .order_by(Organisation.id).limit(1))
+        today = date.today()
+        first = (today.year if today.month >= 8 else today.year - 1) - 1
+        schooljaar = f"{first}-{first + 1}"
+        print(f"Database: {dialect} ({args.label or db.engine.url.render_as_string(hide_password=True)})")
+        print(f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
+              f"{db.engine.dialect.name} {'.'.join(map(str, db.engine.dialect.server_version_info or ()))}")
+        print("Inhoud: " + ", ".join(f"{dutch(n)} {name}" for name, n in counts.items()))
+        print(f"Gemeente: {gemeente.naam} ({gemeente.code}), {dutch(n_gemeente)} zaken")
+        db.session.rollback()
+
+        def telling():
+            return reports.leerplichttelling(gemeente_id, schooljaar)
+
+        f, m, result = timed(telling, args.runs)
+        rows.append((f"leerplichttelling {schooljaar}", f, m,
+                     f"{result['vrijstellingen']['nieuw']} nieuwe vrijstellingen, "
+                     f"{result['verzuim']['meldingen']['totaal']} meldingen"))
+
+        if swv_id is not None:
+            van, tot = reports.default_swv_range(today)
+
+            def swv():
+                return reports.swv_overzicht(swv_id, van, tot)
+
+            f, m, result = timed(swv, args.runs)
+            rows.append(("SWV-overzicht 8 kwartalen", f, m,
+                         f"{len(result['gemeenten'])} gemeenten"))
+
+        def export():
+            return duo.export_vrijstellingen([gemeente_id], date(first, 8, 1), date(first + 1, 7, 31))
+
+        f, m, text = timed(export, args.runs)
+        rows.append((f"DUO-vrijstellingen {schooljaar}", f, m, f"{text.count(chr(10)) - 1} regels"))
+
+    client = app.test_client()
+    response = client.post("/api/v1/auth/token", json={"email": lpa_email,
+                                                        "password": app.config["DEMO_PASSWORD"]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    def api(query: str):
+        def call():
+            r = client.get(f"/api/v1/cases?{query}", headers=headers)
+            assert r.status_code == 200, r.get_data(as_text=True)
+            return r.get_json()
+        return call
+
+    with app.app_context():
+        child_id = db.session.scalar(select(func.min(Case.child_id))
+                                     .where(Case.gemeente_id == gemeente_id))
+        achternaam = db.session.scalar(select(Child.achternaam).where(Child.id == child_id))
+    for label, query in (("werklijst LPA (1e pagina)", "per_page=25"),
+                         (f"zoeken q={achternaam}", f"per_page=25&q={achternaam}"),
+                         ("zoeken q=Onbekendenaam", "per_page=25&q=Onbekendenaam")):
+        f, m, body = timed(api(query), args.runs)
+        rows.append((label, f, m, f"{body['total']} zaken"))
+
+    print(f"{'meting':<34} {'eerste':>8} {'mediaan':>8}  resultaat")
+    for label, f, m, extra in rows:
+        print(f"{label:<34} {f:>7.2f}s {m:>7.2f}s  {extra}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
