@@ -27,6 +27,23 @@ def _gemeente_ids(codes: tuple[str, ...]) -> list[int]:
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
+def _run_export(export, gemeenten, date_from, date_to, output, one: str, many: str) -> None:
+    """Both DUO exports: to a file (with a count) or to the screen."""
+    from .services.errors import DomainError
+
+    try:
+        text = export(_gemeente_ids(gemeenten), date_from.date(), date_to.date())
+    except DomainError as exc:
+        raise click.UsageError(exc.message) from None
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        rows = text.count("\r\n") - 1
+        click.echo(f"{rows} {one if rows == 1 else many} geschreven naar {output}.")
+    else:
+        click.echo(text, nl=False)
+
+
 def register_duo_cli(app: Flask) -> None:
     @app.cli.group("duo")
     def duo_group():
@@ -58,19 +75,9 @@ def register_duo_cli(app: Flask) -> None:
     def duo_export(gemeenten, date_from, date_to, output):
         """The status of every verzuimmelding received in the period, as CSV for DUO."""
         from .services.duo import export_duo_status
-        from .services.errors import DomainError
 
-        try:
-            text = export_duo_status(_gemeente_ids(gemeenten), date_from.date(), date_to.date())
-        except DomainError as exc:
-            raise click.UsageError(exc.message) from None
-        if output:
-            with open(output, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            rows = text.count("\r\n") - 1
-            click.echo(f"{rows} {'melding' if rows == 1 else 'meldingen'} geschreven naar {output}.")
-        else:
-            click.echo(text, nl=False)
+        _run_export(export_duo_status, gemeenten, date_from, date_to, output, "melding",
+                    "meldingen")
 
     @duo_group.command("vrijstellingen")
     @click.option("--gemeente", "gemeenten", required=True, multiple=True, metavar="GMxxxx",
@@ -82,17 +89,6 @@ def register_duo_cli(app: Flask) -> None:
     def duo_vrijstellingen(gemeenten, date_from, date_to, output):
         """Every exemption 5 onder a running in the period, as CSV for DUO's vrijstellingenregister."""
         from .services.duo import export_vrijstellingen
-        from .services.errors import DomainError
 
-        try:
-            text = export_vrijstellingen(_gemeente_ids(gemeenten), date_from.date(), date_to.date())
-        except DomainError as exc:
-            raise click.UsageError(exc.message) from None
-        if output:
-            with open(output, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-            rows = text.count("\r\n") - 1
-            click.echo(f"{rows} {'vrijstelling' if rows == 1 else 'vrijstellingen'} geschreven "
-                       f"naar {output}.")
-        else:
-            click.echo(text, nl=False)
+        _run_export(export_vrijstellingen, gemeenten, date_from, date_to, output, "vrijstelling",
+                    "vrijstellingen")

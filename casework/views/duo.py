@@ -48,51 +48,37 @@ def duo_import():
                            columns=duo_service.REQUIRED_COLUMNS + duo_service.OPTIONAL_COLUMNS), status
 
 
-@bp.route("/duo/export", methods=["GET", "POST"])
-def duo_export():
+def _csv_export(form, export, name: str, template: str):
+    """The shared flow of both DUO exports: validate the period, export, log, download."""
     user = _user()
-    form = DuoExportForm().setup(date.today())
     error, general, status = None, [], 200
     if form.is_submitted():
         if not form.validate():
             error, status = _GENERAL_ERROR, 422
         else:
             try:
-                text = duo_service.export_duo_status(policy.gemeente_ids(user), form.van.data,
-                                                     form.tot.data, reader=user, via="web")
+                text = export(policy.gemeente_ids(user), form.van.data, form.tot.data,
+                              reader=user, via="web")
                 case_service.commit()  # the access log of the BSNs in the file
             except DomainError as exc:
                 db.session.rollback()
                 error, status = exc.message, exc.status
                 general = _attach_errors(form, exc.fields)
             else:
-                name = f"duo-verzuimstatus-{form.van.data.isoformat()}-{form.tot.data.isoformat()}.csv"
+                filename = f"{name}-{form.van.data.isoformat()}-{form.tot.data.isoformat()}.csv"
                 return Response(text, mimetype="text/csv", headers={
-                    "Content-Disposition": f'attachment; filename="{name}"'})
-    return render_template("duo/export.html", form=form, error=error, general_errors=general), status
+                    "Content-Disposition": f'attachment; filename="{filename}"'})
+    return render_template(template, form=form, error=error, general_errors=general), status
+
+
+@bp.route("/duo/export", methods=["GET", "POST"])
+def duo_export():
+    return _csv_export(DuoExportForm().setup(date.today()), duo_service.export_duo_status,
+                       "duo-verzuimstatus", "duo/export.html")
 
 
 @bp.route("/duo/vrijstellingen", methods=["GET", "POST"])
 def duo_vrijstellingen():
-    user = _user()
-    form = DuoVrijstellingenForm().setup(date.today())
-    error, general, status = None, [], 200
-    if form.is_submitted():
-        if not form.validate():
-            error, status = _GENERAL_ERROR, 422
-        else:
-            try:
-                text = duo_service.export_vrijstellingen(policy.gemeente_ids(user), form.van.data,
-                                                         form.tot.data, reader=user, via="web")
-                case_service.commit()  # the access log of the BSNs in the file
-            except DomainError as exc:
-                db.session.rollback()
-                error, status = exc.message, exc.status
-                general = _attach_errors(form, exc.fields)
-            else:
-                name = (f"duo-vrijstellingen-{form.van.data.isoformat()}-"
-                        f"{form.tot.data.isoformat()}.csv")
-                return Response(text, mimetype="text/csv", headers={
-                    "Content-Disposition": f'attachment; filename="{name}"'})
-    return render_template("duo/vrijstellingen.html", form=form, error=error,
-                           general_errors=general), status
+    return _csv_export(DuoVrijstellingenForm().setup(date.today()),
+                       duo_service.export_vrijstellingen, "duo-vrijstellingen",
+                       "duo/vrijstellingen.html")
