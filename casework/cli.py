@@ -120,7 +120,10 @@ def register_cli(app: Flask) -> None:
         from .letters.tasks import render_letter_now
         from .models import Letter
 
-        ids = list(db.session.scalars(select(Letter.id).where(Letter.status != "rendered")))
+        # Letters past their attempts (e.g. synthetic ones) are left alone, as the sweep does.
+        limit = current_app.config["LETTER_MAX_ATTEMPTS"]
+        ids = list(db.session.scalars(select(Letter.id).where(Letter.status != "rendered",
+                                                              Letter.attempts < limit)))
         done = sum(1 for i in ids if _safe_render(render_letter_now, i) == "rendered")
         click.echo(f"{done} van {len(ids)} brieven gemaakt.")
 
