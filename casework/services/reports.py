@@ -193,6 +193,7 @@ def _sum(counts: dict[tuple, int], *, period: int | None = None, gemeente: int |
 # ------------------------------------------------------------------ conditions
 
 _VRIJGESTELD = (AuditEvent.to_state == "vrijgesteld",)
+_LANGDURIG = (_data("verzuimsoort") == "langdurig_relatief",)
 
 
 def running_on(day: date) -> ColumnElement:
@@ -205,30 +206,68 @@ def running_on(day: date) -> ColumnElement:
             and_(Case.state == "beeindigd", _data("beeindigd_op") > day.isoformat())))
 
 
-def thuiszitter_on(day: date, absent_since: date, *,
-                   strictly_before: bool = False) -> ColumnElement:
+def thuiszitter_on(day: date, absent_since: date, *, strictly_before: bool = False,
+                   c=None) -> ColumnElement:
     """An open melding langdurig relatief verzuim on `day` whose absence began by `absent_since`.
 
     Open on the day: received by then, not closed by the end of it, and — for a signaal that
-    became such a melding — converted by then.
+    became such a melding — converted by then. `c`: the columns of _langdurig() (default: read
+    from the case itself).
     """
+    c = c if c is not None else _langdurig_columns()
     iso = day.isoformat()
-    started = (_data("periode_start") < absent_since.isoformat() if strictly_before
-               else _data("periode_start") <= absent_since.isoformat())
+    started = (c.periode_start < absent_since.isoformat() if strictly_before
+               else c.periode_start <= absent_since.isoformat())
     return and_(
-        Case.created_at < local_midnight_utc(day + timedelta(days=1)),
-        or_(Case.is_open.is_(True), _data("afgesloten_op") > iso),
-        or_(_data("omgezet_op").is_(None), _data("omgezet_op") <= iso),
+        c.created_at < local_midnight_utc(day + timedelta(days=1)),
+        or_(c.is_open.is_(True), c.afgesloten_op > iso),
+        or_(c.omgezet_op.is_(None), c.omgezet_op <= iso),
         started)
 
 
-_LANGDURIG = (_data("verzuimsoort") == "langdurig_relatief",)
-
-
-def thuiszitter_conditions(day: date) -> tuple[ColumnElement, ColumnElement]:
+def thuiszitter_conditions(day: date, c=None) -> tuple[ColumnElement, ColumnElement]:
     """(absent 4 weeks or more, absent more than 3 months) on `day`, counted from periode_start."""
-    return (thuiszitter_on(day, day - timedelta(days=DREMPEL_DAGEN)),
-            thuiszitter_on(day, add_months(day, -3), strictly_before=True))
+    return (thuiszitter_on(day, day - timedelta(days=DREMPEL_DAGEN), c=c),
+            thuiszitter_on(day, add_months(day, -3), strictly_before=True, c=c))
+
+
+class _Columns:
+    def __init__(self, **columns):
+        self.__dict__.update(columns)
+
+
+def _langdurig_columns() -> _Columns:
+    return _Columns(gemeente_id=Case.gemeente_id, created_at=Case.created_at, is_open=Case.is_open,
+                    afgesloten_op=_data("afgesloten_op"), omgezet_op=_data("omgezet_op"),
+                    periode_start=_data("periode_start"))
+
+
+def _thuiszitters(gemeenten: list[int], days: list[date]) -> dict[tuple[int, int], int]:
+    """Thuiszitters on each day, per gemeente -> {(gemeente, 2k): 4 weeks or more on days[k],
+    (gemeente, 2k + 1): more than 3 months}.
+
+    The meldingen langdurig relatief verzuim that were open at some point from the first day
+    on are read once into a materialised CTE — each JSON field extracted once per case, not
+    once per condition and date (PostgreSQL parses a json value on every ->>) — and counted
+    there.
+    """
+    if not days:
+        return {}
+    case_columns = _langdurig_columns()
+    first = min(days)
+    candidates = (
+        select(*(getattr(case_columns, name).label(name) for name in
+                 ("gemeente_id", "created_at", "is_open", "afgesloten_op", "omgezet_op",
+                  "periode_start")))
+        .where(Case.type == VERZUIM, Case.gemeente_id.in_(gemeenten), *_LANGDURIG,
+               Case.created_at < local_midnight_utc(max(days) + timedelta(days=1)),
+               or_(Case.is_open.is_(True), _data("afgesloten_op") > first.isoformat()))
+        .cte("langdurig").prefix_with("MATERIALIZED"))
+    c = _Columns(**{col.name: col for col in candidates.c})
+    conditions = [cond for day in days for cond in thuiszitter_conditions(day, c)]
+    sums = [func.sum(case((cond, 1), else_=0)) for cond in conditions]
+    rows = db.session.execute(select(c.gemeente_id, *sums).group_by(c.gemeente_id))
+    return {(row[0], k): int(row[k + 1] or 0) for row in rows for k in range(len(conditions))}
 
 
 def duur_band(ingangsdatum: date | None, einddatum: date | None) -> str:
@@ -395,8 +434,7 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
                        for k in range(len(months))]
     signalen_maand = [_sum(signalen, period=k) for k in range(len(months))]
 
-    vier_weken, drie_maanden = thuiszitter_conditions(peildatum)
-    thuis = _stock(g, VERZUIM, [vier_weken, drie_maanden], where=_LANGDURIG)
+    thuis = _thuiszitters(g, [peildatum])
 
     whole_year = [year]
     # The route a kies_route / verwijs_door row chose is its to_state (the transition goes to
@@ -501,8 +539,7 @@ def swv_overzicht(swv_id: int, van: date, tot: date, *, today: date | None = Non
     signalen = _intake_flow(ids, quarters, where=(at_intake == "signaal",))
     stands = [q.end for q in quarters]
     lopend = _stock(ids, V5A, [running_on(day) for day in stands])
-    thuis = _stock(ids, VERZUIM, [c for day in stands for c in thuiszitter_conditions(day)],
-                   where=_LANGDURIG)
+    thuis = _thuiszitters(ids, stands)
     thuis_4w = {(gm, k // 2): n for (gm, k), n in thuis.items() if k % 2 == 0}
     thuis_3m = {(gm, k // 2): n for (gm, k), n in thuis.items() if k % 2 == 1}
 
