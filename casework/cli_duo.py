@@ -27,21 +27,25 @@ def _gemeente_ids(codes: tuple[str, ...]) -> list[int]:
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
-def _run_export(export, gemeenten, date_from, date_to, output, one: str, many: str) -> None:
-    """Both DUO exports: to a file (with a count) or to the screen."""
+def _run_export(table_of, gemeenten, date_from, date_to, output, one: str, many: str) -> None:
+    """Both DUO exports: to a file (.xlsx when its name ends so, else CSV) or CSV to the screen."""
     from .services.errors import DomainError
 
     try:
-        text = export(_gemeente_ids(gemeenten), date_from.date(), date_to.date())
+        table = table_of(_gemeente_ids(gemeenten), date_from.date(), date_to.date())
     except DomainError as exc:
         raise click.UsageError(exc.message) from None
     if output:
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        rows = text.count("\r\n") - 1
+        if output.lower().endswith(".xlsx"):
+            with open(output, "wb") as fh:
+                fh.write(table.to_xlsx())
+        else:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                fh.write(table.to_csv())
+        rows = len(table.rows)
         click.echo(f"{rows} {one if rows == 1 else many} geschreven naar {output}.")
     else:
-        click.echo(text, nl=False)
+        click.echo(table.to_csv(), nl=False)
 
 
 def register_duo_cli(app: Flask) -> None:
@@ -71,12 +75,13 @@ def register_duo_cli(app: Flask) -> None:
     @click.option("--van", "date_from", required=True, type=_DATE, help="JJJJ-MM-DD")
     @click.option("--tot", "date_to", required=True, type=_DATE, help="JJJJ-MM-DD (tot en met)")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-                  help="Schrijf naar dit bestand in plaats van naar het scherm.")
+                  help="Schrijf naar dit bestand in plaats van naar het scherm "
+                       "(eindigt de naam op .xlsx: een Excel-bestand).")
     def duo_export(gemeenten, date_from, date_to, output):
         """The status of every verzuimmelding received in the period, as CSV for DUO."""
-        from .services.duo import export_duo_status
+        from .services.duo import duo_status_table
 
-        _run_export(export_duo_status, gemeenten, date_from, date_to, output, "melding",
+        _run_export(duo_status_table, gemeenten, date_from, date_to, output, "melding",
                     "meldingen")
 
     @duo_group.command("vrijstellingen")
@@ -85,10 +90,11 @@ def register_duo_cli(app: Flask) -> None:
     @click.option("--van", "date_from", required=True, type=_DATE, help="JJJJ-MM-DD")
     @click.option("--tot", "date_to", required=True, type=_DATE, help="JJJJ-MM-DD (tot en met)")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
-                  help="Schrijf naar dit bestand in plaats van naar het scherm.")
+                  help="Schrijf naar dit bestand in plaats van naar het scherm "
+                       "(eindigt de naam op .xlsx: een Excel-bestand).")
     def duo_vrijstellingen(gemeenten, date_from, date_to, output):
         """Every exemption 5 onder a running in the period, as CSV for DUO's vrijstellingenregister."""
-        from .services.duo import export_vrijstellingen
+        from .services.duo import vrijstellingen_table
 
-        _run_export(export_vrijstellingen, gemeenten, date_from, date_to, output, "vrijstelling",
+        _run_export(vrijstellingen_table, gemeenten, date_from, date_to, output, "vrijstelling",
                     "vrijstellingen")

@@ -450,5 +450,6 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.duo_vrijstellingen": _LPA,
     "web.telling": frozenset({"leerplichtambtenaar", "beheerder"}),
     "web.telling_csv": frozenset({"leerplichtambtenaar", "beheerder"}),
+    "web.telling_xlsx": frozenset({"leerplichtambtenaar", "beheerder"}),
     "web.swv_overzicht": frozenset({"swv_adviseur"}),
 }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from html import unescape
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from casework.extensions import db
@@ -15,6 +16,7 @@ from casework.models import AccessLog
 from casework.services import duo
 from casework.services.cases import commit, open_case
 from casework.services.errors import ValidationFailed
+from casework.services.tabular import XLSX_MIMETYPE
 from conftest import api_token
 from factories import dien_in_data, fire_and_commit, make_case, make_child, verklaring_data
 
@@ -245,3 +247,40 @@ def test_openapi_describes_the_export(client):
     assert {p["name"] for p in op["parameters"]} == {"van", "tot"}
     assert "kenmerk;bsn;geboortedatum;begindatum;einddatum;grond" in (
         op["responses"]["200"]["content"]["text/csv"]["schema"]["description"])
+
+
+def test_web_xlsx_keeps_the_bsn_as_text_and_the_dates_as_dates(client, demo, spring):
+    """The spreadsheet file: a BSN that starts with 0 keeps it, dates are dates, no end is empty."""
+    demo.sam.bsn = "012345672"  # passes the elfproef
+    db.session.flush()
+    login(client, LPA)
+    response = client.post("/duo/vrijstellingen", data={"van": "2025-01-01", "tot": "2025-12-31",
+                                                        "formaat": "xlsx"})
+    assert response.status_code == 200
+    assert response.mimetype == XLSX_MIMETYPE
+    assert 'filename="duo-vrijstellingen-2025-01-01-2025-12-31.xlsx"' in response.headers[
+        "Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == HEADER
+    by_kenmerk = {r[0]: r for r in rows[1:]}
+    sam, lotte = spring
+    assert by_kenmerk[sam.reference][1:] == (
+        "012345672", datetime.combine(demo.sam.geboortedatum, time()), datetime(2025, 3, 1),
+        datetime(2025, 6, 30), "5a")
+    assert by_kenmerk[lotte.reference][3:5] == (datetime(2024, 9, 1), None)
+    assert sheet["B2"].data_type == "s" and sheet["D2"].number_format == "dd-mm-yyyy"
+    # Downloading the spreadsheet is a read of the BSNs too.
+    assert db.session.scalar(select(func.count()).select_from(AccessLog).where(
+        AccessLog.what == "duo_vrijstellingen", AccessLog.via == "web")) == 2
+
+
+def test_cli_writes_xlsx_when_the_file_name_says_so(app, demo, spring, tmp_path):
+    out = tmp_path / "vrijstellingen.xlsx"
+    result = app.test_cli_runner().invoke(args=[
+        "duo", "vrijstellingen", "--gemeente", demo.voorbeeldstad.code, "--van", "2025-01-01",
+        "--tot", "2025-12-31", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"2 vrijstellingen geschreven naar {out}." in result.output
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == [spring[1].reference, spring[0].reference]

@@ -15,6 +15,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 import factories
@@ -31,6 +32,7 @@ from casework.services.reports import (
     duur_band, leerplichttelling, parse_schooljaar, quarters_between, swv_overzicht,
 )
 from casework.services.suppression import SUPPRESSED, primary, recomputable, suppress_table
+from casework.services.tabular import XLSX_MIMETYPE
 from casework.views.charts import bar_chart, line_chart
 from casework.workflows.base import add_months
 from factories import dien_in_data, make_user, verklaring_data
@@ -647,6 +649,7 @@ def test_who_opens_the_leerplichttelling(client, email, status):
     login(client, email)
     assert client.get("/rapportage/leerplichttelling").status_code == status
     assert client.get("/rapportage/leerplichttelling.csv").status_code == status
+    assert client.get("/rapportage/leerplichttelling.xlsx").status_code == status
 
 
 def test_another_gemeente_is_not_found(client, demo):
@@ -861,6 +864,29 @@ def test_reports_are_in_the_openapi_document(client):
 
 
 def test_report_endpoints_are_in_the_policy_table():
-    for endpoint in ("web.telling", "web.telling_csv", "web.swv_overzicht",
+    for endpoint in ("web.telling", "web.telling_csv", "web.telling_xlsx", "web.swv_overzicht",
                      "api.report_leerplichttelling", "api.report_swv"):
         assert endpoint in policy.ROUTE_RULES
+
+
+def test_xlsx_has_the_rows_of_the_csv_with_numbers_and_dates(client, demo, clock, routes):
+    login(client, LPA)
+    page = client.get(f"/rapportage/leerplichttelling?schooljaar={YEAR}").get_data(as_text=True)
+    assert f'href="/rapportage/leerplichttelling.xlsx?gemeente={demo.voorbeeldstad.id}' in page
+    csv_rows = list(csv.reader(io.StringIO(client.get(
+        f"/rapportage/leerplichttelling.csv?schooljaar={YEAR}").get_data().decode("utf-8-sig")),
+        delimiter=";"))
+    response = client.get(f"/rapportage/leerplichttelling.xlsx?schooljaar={YEAR}")
+    assert response.status_code == 200
+    assert response.mimetype == XLSX_MIMETYPE
+    assert "leerplichttelling-voorbeeldstad-2024-2025.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert rows[0] == csv_rows[0]
+    assert len(rows) == len(csv_rows) > 30
+    for got, want in zip(rows[1:], csv_rows[1:], strict=True):
+        assert got[2] == datetime(2025, 7, 31)  # a date cell, not text
+        assert isinstance(got[5], int)  # a number the spreadsheet can add up
+        assert [got[0], got[1], got[2].date().isoformat(), got[3], got[4], str(got[5])] == want
+    assert sheet["C2"].number_format == "dd-mm-yyyy"
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold

@@ -44,6 +44,7 @@ from . import audit
 from .cases import commit, open_case
 from .errors import Conflict, DomainError, ValidationFailed
 from .letters import _PENDING_KEY
+from .tabular import Table
 
 log = logging.getLogger(__name__)
 
@@ -448,34 +449,37 @@ def meldingen_in_period(gemeente_ids: list[int] | None, date_from: date, date_to
     return [case for *_, case in sorted(found, key=lambda t: t[:2])]
 
 
-def export_duo_status(gemeente_ids: list[int] | None, date_from: date, date_to: date, *,
-                      reader: User | None = None, via: str = "cli") -> str:
-    """CSV (`;`) for DUO: kenmerk;bsn;brin;verzuimsoort_code;ontvangen_op;duo_status;status_datum.
+def duo_status_table(gemeente_ids: list[int] | None, date_from: date, date_to: date, *,
+                     reader: User | None = None, via: str = "cli") -> Table:
+    """One row per melding: kenmerk;bsn;brin;verzuimsoort_code;ontvangen_op;duo_status;status_datum.
 
     The file holds BSNs, so a reader (web or API user) is written to the access log per case;
     the caller commits.
     """
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    table = Table("Verzuimstatus voor DUO", list(EXPORT_COLUMNS))
     for case in meldingen_in_period(gemeente_ids, date_from, date_to):
         d = case.data or {}
-        writer.writerow([
+        table.rows.append([
             case.reference, case.child.bsn, case.school.code if case.school else "",
             EXPORT_CODES.get(d.get("verzuimsoort"), ""),
-            d.get("ontvangen_op") or case.created_at.date().isoformat(),
-            duo_status(case), case.updated_at.date().isoformat(),
+            date.fromisoformat(d["ontvangen_op"]) if d.get("ontvangen_op") else case.created_at.date(),
+            duo_status(case), case.updated_at.date(),
         ])
         if reader is not None:
             audit.log_access(reader, case.id, "duo_export", via=via)
-    return out.getvalue()
+    return table
+
+
+def export_duo_status(gemeente_ids: list[int] | None, date_from: date, date_to: date, *,
+                      reader: User | None = None, via: str = "cli") -> str:
+    """duo_status_table() as CSV (`;`) for DUO."""
+    return duo_status_table(gemeente_ids, date_from, date_to, reader=reader, via=via).to_csv()
 
 
 # ---------------------------------------------------------------- vrijstellingenregister export
 
 VRIJSTELLING_COLUMNS = ("kenmerk", "bsn", "geboortedatum", "begindatum", "einddatum", "grond")
 VRIJSTELLING_GROND = "5a"  # artikel 5 onder a Leerplichtwet 1969
-_BOM = "\ufeff"  # Excel reads a CSV as UTF-8 only when it starts with a byte order mark
 
 
 def _vrijstelling_end(case: Case) -> date | None:
@@ -514,23 +518,24 @@ def vrijstellingen_in_period(gemeente_ids: list[int] | None, van: date,
     return [(case, end) for *_, case, end in sorted(found, key=lambda t: t[:2])]
 
 
-def export_vrijstellingen(gemeente_ids: list[int] | None, van: date, tot: date, *,
-                          reader: User | None = None, via: str = "cli") -> str:
-    """CSV (`;`, UTF-8 with BOM) for DUO's vrijstellingenregister: one row per exemption 5 onder a
-    whose period overlaps van..tot: kenmerk;bsn;geboortedatum;begindatum;einddatum;grond.
+def vrijstellingen_table(gemeente_ids: list[int] | None, van: date, tot: date, *,
+                         reader: User | None = None, via: str = "cli") -> Table:
+    """One row per exemption 5 onder a whose period overlaps van..tot:
+    kenmerk;bsn;geboortedatum;begindatum;einddatum;grond.
 
     An empty einddatum means: to the end of leerplicht. The file holds BSNs, so a reader (web or
     API user) is written to the access log per case; the caller commits.
     """
-    out = io.StringIO()
-    out.write(_BOM)
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(VRIJSTELLING_COLUMNS)
+    table = Table("Vrijstellingen 5 onder a", list(VRIJSTELLING_COLUMNS), bom=True)
     for case, end in vrijstellingen_in_period(gemeente_ids, van, tot):
-        writer.writerow([
-            case.reference, case.child.bsn, case.child.geboortedatum.isoformat(),
-            case.ingangsdatum.isoformat(), end.isoformat() if end else "", VRIJSTELLING_GROND,
-        ])
+        table.rows.append([case.reference, case.child.bsn, case.child.geboortedatum,
+                           case.ingangsdatum, end, VRIJSTELLING_GROND])
         if reader is not None:
             audit.log_access(reader, case.id, "duo_vrijstellingen", via=via)
-    return out.getvalue()
+    return table
+
+
+def export_vrijstellingen(gemeente_ids: list[int] | None, van: date, tot: date, *,
+                          reader: User | None = None, via: str = "cli") -> str:
+    """vrijstellingen_table() as CSV (`;`, UTF-8 with BOM) for DUO's vrijstellingenregister."""
+    return vrijstellingen_table(gemeente_ids, van, tot, reader=reader, via=via).to_csv()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, render_template
+from flask import Response, render_template, request
 
 from casework import policy
 from casework.extensions import db
@@ -13,6 +13,7 @@ from casework.services import duo as duo_service
 from casework.services.errors import DomainError
 
 from ..forms.duo import DuoExportForm, DuoImportForm, DuoVrijstellingenForm
+from .downloads import download
 from .web import _GENERAL_ERROR, _attach_errors, _user, bp
 
 # A checked file comes back in a hidden form field (base64, 4/3 larger); form fields are
@@ -48,8 +49,9 @@ def duo_import():
                            columns=duo_service.REQUIRED_COLUMNS + duo_service.OPTIONAL_COLUMNS), status
 
 
-def _csv_export(form, export, name: str, template: str):
-    """The shared flow of both DUO exports: validate the period, export, log, download."""
+def _file_export(form, table_of, name: str, template: str):
+    """The shared flow of both DUO exports: validate the period, export, log, download as CSV
+    (for DUO) or as .xlsx (to open in a spreadsheet: the BSN stays text, dates are dates)."""
     user = _user()
     error, general, status = None, [], 200
     if form.is_submitted():
@@ -57,28 +59,27 @@ def _csv_export(form, export, name: str, template: str):
             error, status = _GENERAL_ERROR, 422
         else:
             try:
-                text = export(policy.gemeente_ids(user), form.van.data, form.tot.data,
-                              reader=user, via="web")
+                table = table_of(policy.gemeente_ids(user), form.van.data, form.tot.data,
+                                 reader=user, via="web")
                 case_service.commit()  # the access log of the BSNs in the file
             except DomainError as exc:
                 db.session.rollback()
                 error, status = exc.message, exc.status
                 general = _attach_errors(form, exc.fields)
             else:
-                filename = f"{name}-{form.van.data.isoformat()}-{form.tot.data.isoformat()}.csv"
-                return Response(text, mimetype="text/csv", headers={
-                    "Content-Disposition": f'attachment; filename="{filename}"'})
+                return download(table, f"{name}-{form.van.data.isoformat()}-{form.tot.data.isoformat()}",
+                                xlsx=request.form.get("formaat") == "xlsx")
     return render_template(template, form=form, error=error, general_errors=general), status
 
 
 @bp.route("/duo/export", methods=["GET", "POST"])
 def duo_export():
-    return _csv_export(DuoExportForm().setup(date.today()), duo_service.export_duo_status,
-                       "duo-verzuimstatus", "duo/export.html")
+    return _file_export(DuoExportForm().setup(date.today()), duo_service.duo_status_table,
+                        "duo-verzuimstatus", "duo/export.html")
 
 
 @bp.route("/duo/vrijstellingen", methods=["GET", "POST"])
 def duo_vrijstellingen():
-    return _csv_export(DuoVrijstellingenForm().setup(date.today()),
-                       duo_service.export_vrijstellingen, "duo-vrijstellingen",
-                       "duo/vrijstellingen.html")
+    return _file_export(DuoVrijstellingenForm().setup(date.today()),
+                        duo_service.vrijstellingen_table, "duo-vrijstellingen",
+                        "duo/vrijstellingen.html")

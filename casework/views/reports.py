@@ -2,12 +2,10 @@
 SWV's regional view. Counts only: no page here links to a case or names one."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date
 
-from flask import Response, render_template, request
+from flask import render_template, request
 from sqlalchemy import select
 
 from casework import policy
@@ -17,9 +15,11 @@ from casework.models import Organisation
 from casework.services import reports as report_service
 from casework.services.errors import ValidationFailed
 from casework.services.suppression import SUPPRESSED
+from casework.services.tabular import Table
 
 from ..forms.rapportage import RegioForm, TellingForm
 from . import charts
+from .downloads import download
 from .web import _GENERAL_ERROR, _attach_errors, _user, bp
 
 SCHOOLJAREN_TERUG = 6
@@ -156,25 +156,34 @@ def telling():
     return render_template("rapportage/telling.html", **context), status
 
 
-@bp.get("/rapportage/leerplichttelling.csv")
-def telling_csv():
+def telling_table(t: dict) -> Table:
+    """The leerplichttelling as one table (the CSV and the spreadsheet)."""
+    table = Table(f"Leerplichttelling {t['schooljaar']}",
+                  ["Gemeente", "Schooljaar", "Peildatum", "Onderdeel", "Uitsplitsing", "Aantal"],
+                  bom=True)  # a BOM and ';': Excel with Dutch settings opens it in columns, ë intact
+    table.rows = [[t["gemeente"]["naam"], t["schooljaar"], t["peildatum"], onderdeel,
+                   uitsplitsing, aantal] for onderdeel, uitsplitsing, aantal in telling_rows(t)]
+    return table
+
+
+def _telling_download(xlsx: bool):
     form, t, status = _telling_request()
     if t is None:
         return render_template("rapportage/telling.html", form=form, t=None,
                                error=_GENERAL_ERROR), status
-    out = io.StringIO()
-    # A BOM and ';' so that Excel with Dutch settings opens it in columns, with ë intact.
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Gemeente", "Schooljaar", "Peildatum", "Onderdeel", "Uitsplitsing", "Aantal"])
-    for onderdeel, uitsplitsing, aantal in telling_rows(t):
-        writer.writerow([t["gemeente"]["naam"], t["schooljaar"], t["peildatum"].isoformat(),
-                         onderdeel, uitsplitsing, aantal])
     naam = t["gemeente"]["naam"].lower().removeprefix("gemeente ")
     slug = re.sub(r"[^a-z0-9]+", "-", naam).strip("-")
-    name = f"leerplichttelling-{slug}-{t['schooljaar']}.csv"
-    return Response(out.getvalue().encode("utf-8"), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(telling_table(t), f"leerplichttelling-{slug}-{t['schooljaar']}", xlsx=xlsx)
+
+
+@bp.get("/rapportage/leerplichttelling.csv")
+def telling_csv():
+    return _telling_download(xlsx=False)
+
+
+@bp.get("/rapportage/leerplichttelling.xlsx")
+def telling_xlsx():
+    return _telling_download(xlsx=True)
 
 
 # ------------------------------------------------------------------ SWV
