@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 import factories
 import factories_verzuim
@@ -29,7 +29,7 @@ from casework.services import cases as case_service
 from casework.services.cases import commit, fire, open_case
 from casework.services.errors import ValidationFailed
 from casework.services.reports import (
-    duur_band, leerplichttelling, parse_schooljaar, quarters_between, swv_overzicht,
+    duur_band, iso_plus, leerplichttelling, parse_schooljaar, quarters_between, swv_overzicht,
 )
 from casework.services.suppression import SUPPRESSED, primary, recomputable, suppress_table
 from casework.services.tabular import XLSX_MIMETYPE
@@ -385,16 +385,49 @@ def test_signalen_and_how_many_became_a_melding(demo, intake):
     assert later == {"ontvangen": 3, "omgezet_in_melding": 2}
 
 
-def test_thuiszitters_on_the_peildatum(demo, intake):
+def test_thuiszitters_on_the_peildatum_and_during_the_year(demo, intake):
     t = leerplichttelling(demo.voorbeeldstad.id, YEAR)["verzuim"]["thuiszitters"]
-    # 4 weeks or more: t_lang, t_kort, t_28_dagen, t_3_maanden, t_later_dicht (closed after the
-    # day), s3 (a langdurig melding since 12 August 2024). Not t_27_dagen, not t_dicht.
-    # More than 3 months: t_lang, t_later_dicht, s3 (t_3_maanden is exactly 3 months).
-    assert t == {"vier_weken_of_langer": 6, "langer_dan_drie_maanden": 3}
+    # 4 weeks or more on 31 July: t_lang, t_kort, t_28_dagen (exactly 28 days), t_3_maanden,
+    # t_later_dicht (closed after the day), s3 (a langdurig melding since 12 August 2024). Not
+    # t_27_dagen, not t_dicht. More than 3 months: t_lang, t_later_dicht, s3 and t_3_maanden
+    # (since 30 April: 3 months on 30 July, more on the 31st).
+    assert (t["vier_weken_of_langer"], t["langer_dan_drie_maanden"]) == (6, 4)
+    # During the school year also t_dicht (a thuiszitter from February until it closed on 1 June).
+    assert t["gedurende_schooljaar"] == {"vier_weken_of_langer": 7, "langer_dan_drie_maanden": 5}
     # On 1 June t_dicht closes, t_kort and the July meldingen have not come in yet; t_3_maanden
     # (since 30 April) is 4 weeks or more but not more than 3 months.
     t = leerplichttelling(demo.voorbeeldstad.id, YEAR, d("2025-06-01"))["verzuim"]["thuiszitters"]
-    assert t == {"vier_weken_of_langer": 4, "langer_dan_drie_maanden": 3}
+    assert (t["vier_weken_of_langer"], t["langer_dan_drie_maanden"]) == (4, 3)
+    assert t["gedurende_schooljaar"] == {"vier_weken_of_langer": 5, "langer_dan_drie_maanden": 4}
+    # 30 July: t_3_maanden has been away exactly 3 months, not more.
+    t = leerplichttelling(demo.voorbeeldstad.id, YEAR, d("2025-07-30"))["verzuim"]["thuiszitters"]
+    assert t["langer_dan_drie_maanden"] == 3
+
+
+def test_a_pupil_with_two_meldingen_is_one_thuiszitter(demo, clock):
+    child = pupil(demo)
+    melding(demo, clock, d("2025-03-03"), "langdurig_relatief", periode_start=d("2025-01-06"),
+            child=child)
+    melding(demo, clock, d("2025-03-04"), "langdurig_relatief", periode_start=d("2025-01-06"),
+            child=child, by=demo.lpa)
+    t = leerplichttelling(demo.voorbeeldstad.id, YEAR)["verzuim"]["thuiszitters"]
+    assert (t["vier_weken_of_langer"], t["gedurende_schooljaar"]["vier_weken_of_langer"]) == (1, 1)
+    assert leerplichttelling(demo.voorbeeldstad.id, YEAR)["verzuim"]["meldingen"]["totaal"] == 2
+
+
+@pytest.mark.parametrize(("start", "months", "days", "expected"), [
+    ("2025-11-30", 3, 0, "2026-02-28"),  # the month's end, as add_months() counts
+    ("2024-11-30", 3, 1, "2025-03-01"),
+    ("2023-11-30", 3, 0, "2024-02-29"),  # leap year
+    ("2025-01-31", 1, 0, "2025-02-28"),
+    ("2025-04-30", 3, 1, "2025-07-31"),
+    ("2025-07-03", 0, 28, "2025-07-31"),
+    ("2025-12-20", 0, 28, "2026-01-17"),
+])
+def test_iso_plus_counts_months_like_add_months_on_both_databases(start, months, days, expected):
+    got = db.session.scalar(select(iso_plus(literal(start), months=months, days=days)))
+    assert got == expected
+    assert add_months(d(start), months) + timedelta(days=days) == d(expected)
 
 
 def test_monthly_trend(demo, intake):

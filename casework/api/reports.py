@@ -83,11 +83,21 @@ class TellingSignalen(Out):
         description="Van de ontvangen signalen: omgezet in een melding tot en met de peildatum.")
 
 
+class TellingThuiszittersSchooljaar(Out):
+    vier_weken_of_langer: int = Field(
+        description="Kinderen die op minstens één dag van het schooljaar (tot en met de peildatum) "
+                    "thuiszitter waren: 4 weken of langer.")
+    langer_dan_drie_maanden: int = Field(
+        description="Idem, langer dan 3 maanden.")
+
+
 class TellingThuiszitters(Out):
     vier_weken_of_langer: int = Field(
-        description="Open meldingen langdurig relatief verzuim op de peildatum, verzuim sinds "
-                    "28 dagen of langer (periode_start).")
-    langer_dan_drie_maanden: int
+        description="Kinderen met een open melding langdurig relatief verzuim op de peildatum, "
+                    "verzuim sinds 28 dagen of langer (periode_start + 28 dagen <= peildatum).")
+    langer_dan_drie_maanden: int = Field(
+        description="Idem, verzuim sinds meer dan 3 maanden (periode_start + 3 maanden < peildatum).")
+    gedurende_schooljaar: TellingThuiszittersSchooljaar
 
 
 class TellingRoute(Out):

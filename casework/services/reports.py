@@ -21,7 +21,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement, String, and_, case, false, func, literal_column, or_, select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import aliased
 
 from casework.extensions import db
@@ -206,68 +210,102 @@ def running_on(day: date) -> ColumnElement:
             and_(Case.state == "beeindigd", _data("beeindigd_op") > day.isoformat())))
 
 
-def thuiszitter_on(day: date, absent_since: date, *, strictly_before: bool = False,
-                   c=None) -> ColumnElement:
-    """An open melding langdurig relatief verzuim on `day` whose absence began by `absent_since`.
+class _IsoPlus(FunctionElement):
+    """A JJJJ-MM-DD string moved on by whole months and then days, as a JJJJ-MM-DD string; months
+    as add_months() counts them (30 November + 3 months = 28 February) on both databases."""
 
-    Open on the day: received by then, not closed by the end of it, and — for a signaal that
-    became such a melding — converted by then. `c`: the columns of _langdurig() (default: read
-    from the case itself).
+    type = String()
+    name = "iso_plus"
+    inherit_cache = True
+
+
+def iso_plus(value, *, months: int = 0, days: int = 0) -> ColumnElement:
+    return _IsoPlus(value, literal_column(str(int(months))), literal_column(str(int(days))))
+
+
+@compiles(_IsoPlus, "sqlite")
+def _iso_plus_sqlite(element, compiler, **kw):
+    value, months, days = (compiler.process(c, **kw) for c in element.clauses)
+    if months != "0":  # SQLite rolls 30 November + 3 months over to 2 March: take the month's end
+        value = (f"min(date({value}, '+{months} months'), "
+                 f"date({value}, 'start of month', '+{int(months) + 1} months', '-1 day'))")
+    return f"date({value}, '+{days} days')"
+
+
+@compiles(_IsoPlus, "postgresql")
+def _iso_plus_postgresql(element, compiler, **kw):
+    value, months, days = (compiler.process(c, **kw) for c in element.clauses)
+    return (f"to_char(CAST({value} AS DATE) + INTERVAL '{months} months' + INTERVAL '{days} days',"
+            " 'YYYY-MM-DD')")
+
+
+# A melding langdurig relatief verzuim counts as a thuiszitter from the day the absence has lasted
+# 4 weeks (periode_start + 28 days) and, for "more than 3 months", from the day after
+# periode_start + 3 months.
+_VANAF = {"vier_weken_of_langer": {"days": DREMPEL_DAGEN},
+          "langer_dan_drie_maanden": {"months": 3, "days": 1}}
+
+
+def _langdurig(gemeenten: list[int], van: date, tot: date):
+    """The meldingen langdurig relatief verzuim of these gemeenten that were received by `tot`
+    and not closed before `van`, as a materialised CTE: each JSON field is extracted once per
+    case (PostgreSQL parses a json value on every ->>), not once per condition and date."""
+    return (
+        select(Case.gemeente_id.label("gemeente_id"), Case.child_id.label("child_id"),
+               Case.created_at.label("created_at"), Case.is_open.label("is_open"),
+               _data("afgesloten_op").label("afgesloten_op"),
+               _data("omgezet_op").label("omgezet_op"),
+               *(iso_plus(_data("periode_start"), **shift).label(f"vanaf_{key}")
+                 for key, shift in _VANAF.items()))
+        .where(Case.type == VERZUIM, Case.gemeente_id.in_(gemeenten), *_LANGDURIG,
+               Case.created_at < local_midnight_utc(tot + timedelta(days=1)),
+               or_(Case.is_open.is_(True), _data("afgesloten_op") > van.isoformat()))
+        .cte("langdurig").prefix_with("MATERIALIZED"))
+
+
+def thuiszitter_on(c, key: str, day: date) -> ColumnElement:
+    """A thuiszitter on `day` (key: vier_weken_of_langer / langer_dan_drie_maanden).
+
+    The melding is open on the day — received by then, not closed by the end of it, and, for a
+    signaal that became such a melding, converted by then — and the absence has lasted that long.
     """
-    c = c if c is not None else _langdurig_columns()
     iso = day.isoformat()
-    started = (c.periode_start < absent_since.isoformat() if strictly_before
-               else c.periode_start <= absent_since.isoformat())
     return and_(
         c.created_at < local_midnight_utc(day + timedelta(days=1)),
         or_(c.is_open.is_(True), c.afgesloten_op > iso),
         or_(c.omgezet_op.is_(None), c.omgezet_op <= iso),
-        started)
+        c[f"vanaf_{key}"] <= iso)
 
 
-def thuiszitter_conditions(day: date, c=None) -> tuple[ColumnElement, ColumnElement]:
-    """(absent 4 weeks or more, absent more than 3 months) on `day`, counted from periode_start."""
-    return (thuiszitter_on(day, day - timedelta(days=DREMPEL_DAGEN), c=c),
-            thuiszitter_on(day, add_months(day, -3), strictly_before=True, c=c))
+def thuiszitter_during(c, key: str, van: date, tot: date) -> ColumnElement:
+    """A thuiszitter on at least one day from `van` to `tot` — as the national leerplichttelling
+    counts children "who during the school year were absent 4 weeks or more": received and (if a
+    signaal) converted by `tot`, and some day from max(van, the day it counts from) to `tot` on
+    which it was not yet closed."""
+    iso_van, iso_tot = van.isoformat(), tot.isoformat()
+    vanaf = c[f"vanaf_{key}"]
+    return and_(
+        c.created_at < local_midnight_utc(tot + timedelta(days=1)),
+        or_(c.omgezet_op.is_(None), c.omgezet_op <= iso_tot),
+        vanaf <= iso_tot,
+        or_(c.is_open.is_(True), and_(c.afgesloten_op > iso_van, c.afgesloten_op > vanaf)))
 
 
-class _Columns:
-    def __init__(self, **columns):
-        self.__dict__.update(columns)
-
-
-def _langdurig_columns() -> _Columns:
-    return _Columns(gemeente_id=Case.gemeente_id, created_at=Case.created_at, is_open=Case.is_open,
-                    afgesloten_op=_data("afgesloten_op"), omgezet_op=_data("omgezet_op"),
-                    periode_start=_data("periode_start"))
+def _children(conditions: list[ColumnElement], c) -> dict[tuple[int, int], int]:
+    """Distinct children meeting each condition, per gemeente -> {(gemeente, k): n}: a pupil with
+    two meldingen (two schools) is one thuiszitter."""
+    counts = [func.count(func.distinct(case((cond, c.child_id)))) for cond in conditions]
+    rows = db.session.execute(select(c.gemeente_id, *counts).group_by(c.gemeente_id))
+    return {(row[0], k): int(row[k + 1] or 0) for row in rows for k in range(len(conditions))}
 
 
 def _thuiszitters(gemeenten: list[int], days: list[date]) -> dict[tuple[int, int], int]:
     """Thuiszitters on each day, per gemeente -> {(gemeente, 2k): 4 weeks or more on days[k],
-    (gemeente, 2k + 1): more than 3 months}.
-
-    The meldingen langdurig relatief verzuim that were open at some point from the first day
-    on are read once into a materialised CTE — each JSON field extracted once per case, not
-    once per condition and date (PostgreSQL parses a json value on every ->>) — and counted
-    there.
-    """
+    (gemeente, 2k + 1): more than 3 months}."""
     if not days:
         return {}
-    case_columns = _langdurig_columns()
-    first = min(days)
-    candidates = (
-        select(*(getattr(case_columns, name).label(name) for name in
-                 ("gemeente_id", "created_at", "is_open", "afgesloten_op", "omgezet_op",
-                  "periode_start")))
-        .where(Case.type == VERZUIM, Case.gemeente_id.in_(gemeenten), *_LANGDURIG,
-               Case.created_at < local_midnight_utc(max(days) + timedelta(days=1)),
-               or_(Case.is_open.is_(True), _data("afgesloten_op") > first.isoformat()))
-        .cte("langdurig").prefix_with("MATERIALIZED"))
-    c = _Columns(**{col.name: col for col in candidates.c})
-    conditions = [cond for day in days for cond in thuiszitter_conditions(day, c)]
-    sums = [func.sum(case((cond, 1), else_=0)) for cond in conditions]
-    rows = db.session.execute(select(c.gemeente_id, *sums).group_by(c.gemeente_id))
-    return {(row[0], k): int(row[k + 1] or 0) for row in rows for k in range(len(conditions))}
+    c = _langdurig(gemeenten, min(days), max(days)).c
+    return _children([thuiszitter_on(c, key, day) for day in days for key in _VANAF], c)
 
 
 def duur_band(ingangsdatum: date | None, einddatum: date | None) -> str:
@@ -407,7 +445,8 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
       the verzuimsoort of its conversion);
     - signalen: received in the year as a signaal (not withdrawn); omgezet_in_melding: of
       those, converted by the end of the peildatum (case.data omgezet_op);
-    - thuiszitters on the peildatum: thuiszitter_conditions();
+    - thuiszitters (children, not meldingen) on the peildatum: thuiszitter_on(); and during the
+      school year up to the peildatum: thuiszitter_during();
     - routes: kies_route and verwijs_door in the year by the route chosen (the row's to_state,
       which is details.gekozen_route) (waarvan_doorverwezen: by verwijs_door);
     - halt_afloop: steps out of `halt` in the year: start_monitoring = positief, verwijs_door to
@@ -434,7 +473,11 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
                        for k in range(len(months))]
     signalen_maand = [_sum(signalen, period=k) for k in range(len(months))]
 
-    thuis = _thuiszitters(g, [peildatum])
+    c = _langdurig(g, min(year.start, peildatum), peildatum).c
+    during_end = min(year.end, peildatum)  # a peildatum before the year: nobody during it
+    thuis = _children([thuiszitter_on(c, key, peildatum) for key in _VANAF]
+                      + [thuiszitter_during(c, key, year.start, during_end) if during_end >= year.start
+                         else false() for key in _VANAF], c)
 
     whole_year = [year]
     # The route a kies_route / verwijs_door row chose is its to_state (the transition goes to
@@ -471,8 +514,11 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
         },
         "signalen": {"ontvangen": sum(signalen_maand),
                      "omgezet_in_melding": _sum(signalen, key_at=2, key=1)},
-        "thuiszitters": {"vier_weken_of_langer": _sum(thuis, key_at=1, key=0),
-                         "langer_dan_drie_maanden": _sum(thuis, key_at=1, key=1)},
+        "thuiszitters": {
+            "vier_weken_of_langer": _sum(thuis, key_at=1, key=0),
+            "langer_dan_drie_maanden": _sum(thuis, key_at=1, key=1),
+            "gedurende_schooljaar": {"vier_weken_of_langer": _sum(thuis, key_at=1, key=2),
+                                     "langer_dan_drie_maanden": _sum(thuis, key_at=1, key=3)}},
         "routes": routes,
         "halt_afloop": halt,
         "processen_verbaal": {"totaal": sum(tegen.values()), "tegen_ouders": tegen["ouders"],

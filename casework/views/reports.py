@@ -74,6 +74,12 @@ def telling_rows(t: dict) -> list[tuple[str, str, int]]:
                  z["thuiszitters"]["vier_weken_of_langer"]))
     rows.append((f"Thuiszitters op {peil}", "Langer dan 3 maanden afwezig",
                  z["thuiszitters"]["langer_dan_drie_maanden"]))
+    during = z["thuiszitters"]["gedurende_schooljaar"]
+    tot = format_datum(min(t["peildatum"], t["tot"]))
+    rows.append((f"Thuiszitters in het schooljaar (tot en met {tot})", "4 weken of langer afwezig",
+                 during["vier_weken_of_langer"]))
+    rows.append((f"Thuiszitters in het schooljaar (tot en met {tot})", "Langer dan 3 maanden afwezig",
+                 during["langer_dan_drie_maanden"]))
     rows += [("Gekozen routes", ROUTE[k], r["totaal"]) for k, r in z["routes"].items()]
     rows += [("Gekozen routes, na doorverwijzing", ROUTE[k], r["waarvan_doorverwezen"])
              for k, r in z["routes"].items()]
