@@ -31,14 +31,14 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import insert, select
+from sqlalchemy.orm import aliased
 
 from casework.extensions import db
-from casework.models import Case, Child, Organisation, User
-from casework.workflows.verzuim import CASE_TYPE, duo_status
+from casework.models import AccessLog, Case, Child, Organisation, User
+from casework.workflows.verzuim import CASE_TYPE, duo_status_of
 
 from . import audit
 from .cases import commit, open_case
@@ -428,25 +428,54 @@ def import_meldingen(file_bytes: bytes, *, dry_run: bool,
 
 # ---------------------------------------------------------------- status export
 
-def meldingen_in_period(gemeente_ids: list[int] | None, date_from: date, date_to: date) -> list[Case]:
-    """The verzuimmeldingen (not signalen) received from date_from to date_to, both included."""
+def _log_reads(reader: User | None, case_ids: list[int], what: str, via: str) -> None:
+    """One access-log row per case in the file, written in one statement."""
+    if reader is not None and case_ids:
+        db.session.execute(insert(AccessLog), [
+            {"user_id": reader.id, "case_id": case_id, "what": what, "via": via}
+            for case_id in case_ids])
+
+
+def meldingen_in_period(gemeente_ids: list[int] | None, date_from: date, date_to: date) -> list:
+    """The verzuimmeldingen (not signalen) received from date_from to date_to, both included, as
+    _Melding rows in order of receipt — columns only, no case objects: a year of a large gemeente
+    has tens of thousands."""
     if date_to < date_from:
         raise ValidationFailed("De einddatum ligt voor de begindatum.",
                                {"tot": ["Kies een einddatum op of na de begindatum."]})
+    school = aliased(Organisation)
     # ontvangen_op is the local date of created_at (UTC): a day of margin, then exact in Python.
-    query = (select(Case).where(Case.type == CASE_TYPE,
-                                Case.created_at >= datetime.combine(date_from - timedelta(days=1), time()),
-                                Case.created_at < datetime.combine(date_to + timedelta(days=2), time()))
-             .options(selectinload(Case.child), selectinload(Case.school)))
+    query = (select(Case.id, Case.reference, Child.bsn, school.code.label("brin"),
+                    Case.data["verzuimsoort"].as_string().label("verzuimsoort"),
+                    Case.data["ontvangen_op"].as_string().label("ontvangen_op"),
+                    Case.created_at, Case.state,
+                    Case.data["afsluiting"].as_string().label("afsluiting"), Case.updated_at)
+             .join(Child, Child.id == Case.child_id)
+             .outerjoin(school, school.id == Case.school_id)
+             .where(Case.type == CASE_TYPE, Case.data["soort"].as_string() == "melding",
+                    Case.created_at >= datetime.combine(date_from - timedelta(days=1), time()),
+                    Case.created_at < datetime.combine(date_to + timedelta(days=2), time())))
     if gemeente_ids is not None:
         query = query.where(Case.gemeente_id.in_(gemeente_ids))
     found = []
-    for case in db.session.scalars(query):
-        d = case.data or {}
-        received = date.fromisoformat(d["ontvangen_op"]) if d.get("ontvangen_op") else case.created_at.date()
-        if d.get("soort") == "melding" and date_from <= received <= date_to:
-            found.append((received, case.id, case))
-    return [case for *_, case in sorted(found, key=lambda t: t[:2])]
+    for row in db.session.execute(query):
+        received = date.fromisoformat(row.ontvangen_op) if row.ontvangen_op else row.created_at.date()
+        if date_from <= received <= date_to:
+            found.append((received, row.id, _Melding(
+                row.id, row.reference, row.bsn, row.brin, row.verzuimsoort, received,
+                duo_status_of(row.state, row.afsluiting), row.updated_at.date())))
+    return [melding for *_, melding in sorted(found, key=lambda t: t[:2])]
+
+
+class _Melding(NamedTuple):
+    id: int
+    reference: str
+    bsn: str
+    brin: str | None
+    verzuimsoort: str | None
+    ontvangen_op: date
+    duo_status: str
+    status_datum: date
 
 
 def duo_status_table(gemeente_ids: list[int] | None, date_from: date, date_to: date, *,
@@ -456,17 +485,12 @@ def duo_status_table(gemeente_ids: list[int] | None, date_from: date, date_to: d
     The file holds BSNs, so a reader (web or API user) is written to the access log per case;
     the caller commits.
     """
-    table = Table("Verzuimstatus voor DUO", list(EXPORT_COLUMNS))
-    for case in meldingen_in_period(gemeente_ids, date_from, date_to):
-        d = case.data or {}
-        table.rows.append([
-            case.reference, case.child.bsn, case.school.code if case.school else "",
-            EXPORT_CODES.get(d.get("verzuimsoort"), ""),
-            date.fromisoformat(d["ontvangen_op"]) if d.get("ontvangen_op") else case.created_at.date(),
-            duo_status(case), case.updated_at.date(),
-        ])
-        if reader is not None:
-            audit.log_access(reader, case.id, "duo_export", via=via)
+    rows = meldingen_in_period(gemeente_ids, date_from, date_to)
+    table = Table("Verzuimstatus voor DUO", list(EXPORT_COLUMNS), [
+        [row.reference, row.bsn, row.brin or "", EXPORT_CODES.get(row.verzuimsoort, ""),
+         row.ontvangen_op, row.duo_status, row.status_datum]
+        for row in rows])
+    _log_reads(reader, [row.id for row in rows], "duo_export", via)
     return table
 
 
@@ -482,40 +506,52 @@ VRIJSTELLING_COLUMNS = ("kenmerk", "bsn", "geboortedatum", "begindatum", "eindda
 VRIJSTELLING_GROND = "5a"  # artikel 5 onder a Leerplichtwet 1969
 
 
-def _vrijstelling_end(case: Case) -> date | None:
+def _vrijstelling_end(einddatum: date | None, state: str, beeindigd_op: str | None) -> date | None:
     """The day the exemption really ends: its einddatum, or earlier when the case was ended early.
 
     None: to the end of leerplicht.
     """
-    ended = (case.data or {}).get("beeindigd_op") if case.state == "beeindigd" else None
-    ended_on = date.fromisoformat(ended) if ended else None
+    ended_on = date.fromisoformat(beeindigd_op) if state == "beeindigd" and beeindigd_op else None
     if ended_on is None:
-        return case.einddatum
-    return ended_on if case.einddatum is None else min(case.einddatum, ended_on)
+        return einddatum
+    return ended_on if einddatum is None else min(einddatum, ended_on)
 
 
-def vrijstellingen_in_period(gemeente_ids: list[int] | None, van: date,
-                             tot: date) -> list[tuple[Case, date | None]]:
-    """Exemptions 5 onder a whose period overlaps van..tot (both included), with their real end."""
+def vrijstellingen_in_period(gemeente_ids: list[int] | None, van: date, tot: date) -> list:
+    """Exemptions 5 onder a whose period overlaps van..tot (both included), as rows (id, reference,
+    bsn, geboortedatum, ingangsdatum, end) with their real end; columns only, no case objects."""
     if tot < van:
         raise ValidationFailed("De einddatum ligt voor de begindatum.",
                                {"tot": ["Kies een einddatum op of na de begindatum."]})
     from casework.workflows.vrijstelling import CASE_TYPE as VRIJSTELLING
 
     # The columns give a superset (an early end only shortens the period); exact in Python.
-    query = (select(Case).where(Case.type == VRIJSTELLING, Case.ingangsdatum.is_not(None),
-                                Case.ingangsdatum <= tot,
-                                (Case.einddatum.is_(None)) | (Case.einddatum >= van))
-             .options(selectinload(Case.child)))
+    query = (select(Case.id, Case.reference, Child.bsn, Child.geboortedatum, Case.ingangsdatum,
+                    Case.einddatum, Case.state,
+                    Case.data["beeindigd_op"].as_string().label("beeindigd_op"))
+             .join(Child, Child.id == Case.child_id)
+             .where(Case.type == VRIJSTELLING, Case.ingangsdatum.is_not(None),
+                    Case.ingangsdatum <= tot,
+                    (Case.einddatum.is_(None)) | (Case.einddatum >= van)))
     if gemeente_ids is not None:
         query = query.where(Case.gemeente_id.in_(gemeente_ids))
     found = []
-    for case in db.session.scalars(query):
-        end = _vrijstelling_end(case)
-        if end is not None and (end < van or end < case.ingangsdatum):
+    for row in db.session.execute(query):
+        end = _vrijstelling_end(row.einddatum, row.state, row.beeindigd_op)
+        if end is not None and (end < van or end < row.ingangsdatum):
             continue  # ended before the period, or before it ever began
-        found.append((case.ingangsdatum, case.id, case, end))
-    return [(case, end) for *_, case, end in sorted(found, key=lambda t: t[:2])]
+        found.append((row.ingangsdatum, row.id, row, end))
+    return [_Vrijstelling(row.id, row.reference, row.bsn, row.geboortedatum, row.ingangsdatum, end)
+            for *_, row, end in sorted(found, key=lambda t: t[:2])]
+
+
+class _Vrijstelling(NamedTuple):
+    id: int
+    reference: str
+    bsn: str
+    geboortedatum: date
+    ingangsdatum: date
+    end: date | None
 
 
 def vrijstellingen_table(gemeente_ids: list[int] | None, van: date, tot: date, *,
@@ -526,12 +562,11 @@ def vrijstellingen_table(gemeente_ids: list[int] | None, van: date, tot: date, *
     An empty einddatum means: to the end of leerplicht. The file holds BSNs, so a reader (web or
     API user) is written to the access log per case; the caller commits.
     """
-    table = Table("Vrijstellingen 5 onder a", list(VRIJSTELLING_COLUMNS), bom=True)
-    for case, end in vrijstellingen_in_period(gemeente_ids, van, tot):
-        table.rows.append([case.reference, case.child.bsn, case.child.geboortedatum,
-                           case.ingangsdatum, end, VRIJSTELLING_GROND])
-        if reader is not None:
-            audit.log_access(reader, case.id, "duo_vrijstellingen", via=via)
+    rows = vrijstellingen_in_period(gemeente_ids, van, tot)
+    table = Table("Vrijstellingen 5 onder a", list(VRIJSTELLING_COLUMNS), [
+        [row.reference, row.bsn, row.geboortedatum, row.ingangsdatum, row.end, VRIJSTELLING_GROND]
+        for row in rows], bom=True)
+    _log_reads(reader, [row.id for row in rows], "duo_vrijstellingen", via)
     return table
 
 

@@ -40,9 +40,13 @@ _DUO_AFGESLOTEN = {"ter_kennisgeving": "K", "overgedragen": "D", "ingetrokken": 
 
 
 def duo_status(case) -> str:
-    if case.state == "afgesloten":
-        return _DUO_AFGESLOTEN[(case.data or {}).get("afsluiting", "afgesloten")]
-    return _DUO_STATUS[case.state]
+    return duo_status_of(case.state, (case.data or {}).get("afsluiting"))
+
+
+def duo_status_of(state: str, afsluiting: str | None) -> str:
+    if state == "afgesloten":
+        return _DUO_AFGESLOTEN[afsluiting or "afgesloten"]
+    return _DUO_STATUS[state]
 
 
 # ---------------------------------------------------------------- payloads
