@@ -660,6 +660,30 @@ def test_swv_quarters_and_stocks(demo, clock):
     assert tables["meldingen"]["totalen"] == [0, 6, 0]
 
 
+def test_swv_trend_of_a_flow_leaves_out_a_quarter_that_is_cut_off(demo, clock):
+    """The running quarter has only a few weeks: comparing it with a whole quarter would show a
+    fall that is not there. A stock (what runs on the last day) may use it."""
+    for _ in range(6):
+        melding(demo, clock, d("2025-02-12"))
+    for _ in range(7):
+        melding(demo, clock, d("2025-05-12"))
+    for _ in range(5):
+        melding(demo, clock, d("2025-07-02"))
+    o = swv_overzicht(demo.swv_regio.id, d("2025-01-01"), d("2025-07-15"), today=d("2025-07-15"))
+    assert [q["volledig"] for q in o["kwartalen"]] == [True, True, False]
+    meldingen = next(t for t in o["tabellen"] if t["sleutel"] == "meldingen")
+    assert meldingen["totalen"] == [6, 7, 5]
+    assert meldingen["trend"] == {"eerste": 6, "laatste": 7, "richting": "stijgt",
+                                  "eerste_kwartaal": "2025-K1", "laatste_kwartaal": "2025-K2"}
+    lopend = next(t for t in o["tabellen"] if t["sleutel"] == "vrijstellingen_lopend")
+    assert (lopend["trend"]["eerste_kwartaal"], lopend["trend"]["laatste_kwartaal"]) == (
+        "2025-K1", "2025-K3")
+    # One whole quarter: nothing to compare.
+    o = swv_overzicht(demo.swv_regio.id, d("2025-04-01"), d("2025-07-15"), today=d("2025-07-15"))
+    meldingen = next(t for t in o["tabellen"] if t["sleutel"] == "meldingen")
+    assert meldingen["trend"]["richting"] == "onbekend"
+
+
 def test_swv_view_rejects_a_reversed_range(demo):
     with pytest.raises(ValidationFailed):
         swv_overzicht(demo.swv_regio.id, d("2025-06-01"), d("2025-01-01"))

@@ -176,6 +176,8 @@ class RegioKwartaal(Out):
     label: str = Field(examples=["3e kwartaal 2025"])
     van: date
     tot: date = Field(description="Ook de peildatum voor de standen (lopend, thuiszitters).")
+    volledig: bool = Field(description="false: het kwartaal is afgekapt op van of tot (bijvoorbeeld "
+                                       "het lopende kwartaal); de stromen zijn dan niet compleet.")
 
 
 class RegioRij(Out):
@@ -188,8 +190,11 @@ class RegioTrend(Out):
     eerste: Shown | None
     laatste: Shown | None
     richting: Literal["stijgt", "daalt", "gelijk", "onbekend"] = Field(
-        description="Regiototaal van het laatste kwartaal tegenover het eerste; onbekend als een "
-                    "van beide verborgen is.")
+        description="Regiototaal van het laatste kwartaal tegenover het eerste — bij een stroom "
+                    "alleen volledige kwartalen; onbekend als een van beide verborgen is of er "
+                    "geen twee zijn.")
+    eerste_kwartaal: str | None = Field(examples=["2025-K1"])
+    laatste_kwartaal: str | None = Field(examples=["2026-K3"])
 
 
 class RegioTabel(Out):

@@ -589,6 +589,11 @@ def swv_overzicht(swv_id: int, van: date, tot: date, *, today: date | None = Non
     thuis_4w = {(gm, k // 2): n for (gm, k), n in thuis.items() if k % 2 == 0}
     thuis_3m = {(gm, k // 2): n for (gm, k), n in thuis.items() if k % 2 == 1}
 
+    # A quarter cut off by van or tot (the running one, usually) has fewer days: its flows are
+    # not comparable with a whole quarter's, so a flow's trend compares whole quarters only.
+    full = [q.start == _quarter_start(q.start) and q.end == add_months(_quarter_start(q.start), 3)
+            - timedelta(days=1) for q in quarters]
+
     def table(key: str, titel: str, uitleg: str, counts: dict, *, stroom: bool) -> dict:
         cells = [[_sum(counts, gemeente=gm.id, period=k) for k in range(len(quarters))]
                  for gm in gemeenten]
@@ -601,15 +606,15 @@ def swv_overzicht(swv_id: int, van: date, tot: date, *, today: date | None = Non
                       for i, gm in enumerate(gemeenten)],
             "totalen": t.col_totals,
             "totaal": t.total,
-            "trend": _trend(t.col_totals),
+            "trend": _trend(t.col_totals, quarters, full if stroom else [True] * len(quarters)),
         }
 
     return {
         "swv": {"id": swv.id, "naam": swv.naam},
         "van": quarters[0].start,
         "tot": quarters[-1].end,
-        "kwartalen": [{"code": q.code, "label": q.label, "van": q.start, "tot": q.end}
-                      for q in quarters],
+        "kwartalen": [{"code": q.code, "label": q.label, "van": q.start, "tot": q.end,
+                       "volledig": full[k]} for k, q in enumerate(quarters)],
         "gemeenten": [{"id": gm.id, "naam": gm.naam} for gm in gemeenten],
         "tabellen": [
             table("vrijstellingen_nieuw", "Nieuwe vrijstellingen 5 onder a",
@@ -630,13 +635,21 @@ def swv_overzicht(swv_id: int, van: date, tot: date, *, today: date | None = Non
     }
 
 
-def _trend(values: list) -> dict:
-    """First and last shown region total; a direction only when neither is suppressed."""
-    if not values:
-        return {"eerste": None, "laatste": None, "richting": "onbekend"}
-    first, last = values[0], values[-1]
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _trend(values: list, quarters: list[Period], usable: list[bool]) -> dict:
+    """The first and the last usable quarter's region total (for a flow: whole quarters only);
+    a direction only when both are shown (not suppressed) and they are two different quarters."""
+    picks = [k for k, ok in enumerate(usable) if ok]
+    if len(picks) < 2:
+        return {"eerste": None, "laatste": None, "richting": "onbekend",
+                "eerste_kwartaal": None, "laatste_kwartaal": None}
+    first, last = values[picks[0]], values[picks[-1]]
     if isinstance(first, int) and isinstance(last, int):
         richting = "stijgt" if last > first else "daalt" if last < first else "gelijk"
     else:
         richting = "onbekend"
-    return {"eerste": first, "laatste": last, "richting": richting}
+    return {"eerste": first, "laatste": last, "richting": richting,
+            "eerste_kwartaal": quarters[picks[0]].code, "laatste_kwartaal": quarters[picks[-1]].code}

@@ -80,14 +80,18 @@ def line_chart(chart_id: str, title: str, categories: list[str],
 
     A suppressed value breaks the line and shows "< 5" at the bottom of its column.
     """
-    left, right, top, bottom = 52, 16, 40, 46
-    plot_w = max(60 * len(categories), 360)
-    plot_h = 220
-    width, height = left + plot_w + right, top + plot_h + bottom
     numbers = [v for _, values in series for v in values if isinstance(v, int)]
     hidden = any(not isinstance(v, int) for _, values in series for v in values)
     # With a "< 5" in the chart the axis reaches 5 at least, so its text has room below 5.
     axis_max, step = _nice_max(max(numbers + ([5] if hidden else []), default=0))
+    # Room for the widest axis number (20.000) and category label (2026 K4*): digits are about
+    # 0.6 of the font size wide.
+    left = 16 + math.ceil(FONT * 0.62 * len(format_aantal(axis_max)))
+    right, top, bottom = 16, 40, 46
+    per_category = max(60, 12 + math.ceil(FONT * 0.62 * max(map(len, categories), default=0)))
+    plot_w = max(per_category * len(categories), 360)
+    plot_h = 220
+    width, height = left + plot_w + right, top + plot_h + bottom
     slot = plot_w / max(len(categories), 1)
 
     def x(k: int) -> float:

@@ -196,7 +196,7 @@ def telling_xlsx():
 
 
 def _swv_charts(o: dict) -> dict:
-    labels = [q["code"].replace("-K", " K") for q in o["kwartalen"]]
+    labels = [q["code"].replace("-K", " K") + ("" if q["volledig"] else "*") for q in o["kwartalen"]]
     tables = {t["sleutel"]: t for t in o["tabellen"]}
     verzuim = charts.line_chart(
         "grafiek-regio-verzuim", f"Verzuim in de regio {o['swv']['naam']} per kwartaal", labels,
