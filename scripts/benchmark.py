@@ -8,7 +8,9 @@ with the most cases and its leerplichtambtenaar:
 - the SWV's regional view over the last eight quarters (services.reports.swv_overzicht);
 - the LPA work list, first page sorted by due date (GET /api/v1/cases?per_page=25);
 - a name search on that list (GET /api/v1/cases?per_page=25&q=…), a common and an absent name;
-- the DUO vrijstellingen export of last school year (services.duo.export_vrijstellingen).
+- the DUO vrijstellingen and verzuimstatus exports of last school year (services.duo);
+- the web pages as a user opens them (session, templates, charts): the leerplichttelling and its
+  .xlsx, the work list, the DUO status export as .xlsx, and the SWV's regional view.
 Each is run once to warm the cache (reported as "eerste"), then --runs times; the median of
 those runs is the figure. The API calls go through the whole Flask stack (test client, bearer
 token), not over a socket.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -121,6 +124,60 @@ def main() -> int:
 
         f, m, text = timed(export, args.runs)
         rows.append((f"DUO-vrijstellingen {schooljaar}", f, m, f"{text.count(chr(10)) - 1} regels"))
+
+        def status_export():
+            return duo.export_duo_status([gemeente_id], date(first, 8, 1), date(first + 1, 7, 31))
+
+        f, m, text = timed(status_export, args.runs)
+        rows.append((f"DUO-verzuimstatus {schooljaar}", f, m, f"{text.count(chr(10)) - 1} regels"))
+        swv_email = db.session.scalar(select(User.email).where(
+            User.organisation_id == swv_id, User.role == "swv_adviseur", User.active.is_(True))
+            .order_by(User.id).limit(1)) if swv_id is not None else None
+        db.session.rollback()
+
+    # The pages a user opens, through the whole web stack (session, CSRF, templates, charts).
+    def web_client(email: str):
+        web = app.test_client()
+        page = web.get("/inloggen").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        data = {"email": email, "wachtwoord": app.config["DEMO_PASSWORD"]}
+        if token:
+            data["csrf_token"] = token.group(1)
+        response = web.post("/inloggen", data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return web
+
+    def get(web, url: str):
+        def call():
+            response = web.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            return response
+        return call
+
+    lpa_web = web_client(lpa_email)
+    for label, url in ((f"pagina leerplichttelling {schooljaar}",
+                        f"/rapportage/leerplichttelling?gemeente={gemeente_id}&schooljaar={schooljaar}"),
+                       (f"download .xlsx leerplichttelling",
+                        f"/rapportage/leerplichttelling.xlsx?gemeente={gemeente_id}&schooljaar={schooljaar}"),
+                       ("pagina werkvoorraad (/zaken)", "/zaken")):
+        f, m, response = timed(get(lpa_web, url), args.runs)
+        rows.append((label, f, m, f"{len(response.get_data()) // 1024} kB"))
+    page = lpa_web.get("/duo/export").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+
+    def duo_xlsx():
+        data = {"van": f"{first}-08-01", "tot": f"{first + 1}-07-31", "formaat": "xlsx"}
+        if token:
+            data["csrf_token"] = token.group(1)
+        response = lpa_web.post("/duo/export", data=data)
+        assert response.status_code == 200, response.status_code
+        return response
+
+    f, m, response = timed(duo_xlsx, args.runs)
+    rows.append((f"download .xlsx DUO-verzuimstatus", f, m, f"{len(response.get_data()) // 1024} kB"))
+    if swv_email:
+        f, m, response = timed(get(web_client(swv_email), "/rapportage/regio"), args.runs)
+        rows.append(("pagina regio-overzicht SWV", f, m, f"{len(response.get_data()) // 1024} kB"))
 
     client = app.test_client()
     response = client.post("/api/v1/auth/token", json={"email": lpa_email,
