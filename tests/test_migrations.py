@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casework.extensions import db
 from casework.models import Base
+from casework.search import include_name, is_search_index_object
 from conftest import PG_URL, fresh_postgres_database_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -26,11 +27,15 @@ def _alembic_config(url: str) -> Config:
     return cfg
 
 
+# As migrations/env.py: the search indexes (trigram, FTS5 and its shadow tables) are not models.
+COMPARE_OPTIONS = {"compare_type": True, "include_name": include_name}
+
+
 def test_migrated_database_matches_the_models(app_ctx):
     connection = db.session.connection()
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(connection, opts=COMPARE_OPTIONS)
     diff = compare_metadata(context, Base.metadata)
-    # Nothing is ignored: every difference between models and migrations is a defect.
+    # Nothing else is ignored: every difference between models and migrations is a defect.
     assert diff == [], "\n".join(str(d) for d in diff)
 
 
@@ -48,7 +53,20 @@ def test_migration_files_are_named_by_date():
 
 
 def _tables(engine) -> set[str]:
-    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+    return {t for t in inspect(engine).get_table_names()
+            if t != "alembic_version" and not is_search_index_object(t)}
+
+
+def _search_objects(engine) -> set[str]:
+    """The search indexes' own objects: FTS5 tables and view (SQLite), trigram indexes."""
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names()) | set(inspector.get_view_names())
+    names = {t for t in tables if is_search_index_object(t) or t == "children_naam"}
+    for table in ("children", "cases"):
+        if table in tables:
+            names |= {i["name"] for i in inspector.get_indexes(table)
+                      if is_search_index_object(i["name"])}
+    return names
 
 
 @pytest.mark.no_transaction
@@ -66,9 +84,15 @@ def test_upgrade_downgrade_upgrade(tmp_path, backend):
         command.upgrade(cfg, "head")
         expected = set(Base.metadata.tables)
         assert _tables(engine) == expected
+        search_objects = _search_objects(engine)
+        if backend == "postgresql":
+            assert search_objects == {"ix_children_naam_trgm", "ix_cases_reference_trgm"}
+        else:
+            assert {"children_fts", "cases_fts", "children_naam"} <= search_objects
 
         command.downgrade(cfg, "base")
         assert _tables(engine) == set()
+        assert _search_objects(engine) == set()
         with engine.connect() as conn:
             if backend == "postgresql":
                 functions = conn.execute(text(
@@ -80,6 +104,7 @@ def test_upgrade_downgrade_upgrade(tmp_path, backend):
 
         command.upgrade(cfg, "head")
         assert _tables(engine) == expected
+        assert _search_objects(engine) == search_objects
         # The append-only guard is back after the second upgrade.
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO organisations (kind, naam, adres, postcode_plaats, telefoon, email) "
@@ -102,7 +127,7 @@ def test_upgrade_downgrade_upgrade(tmp_path, backend):
             with engine.begin() as conn:
                 conn.execute(text("DELETE FROM audit_events"))
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+            diff = compare_metadata(MigrationContext.configure(conn, opts=COMPARE_OPTIONS),
                                     Base.metadata)
         assert diff == [], "\n".join(str(d) for d in diff)
     finally:

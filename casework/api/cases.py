@@ -1,12 +1,12 @@
 """Cases: list, open, read, fire an event, read the audit chain."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from casework import policy
+from casework import policy, search
 from casework.extensions import db
-from casework.models import AuditEvent, Case, Child, User
+from casework.models import AuditEvent, Case, User
 from casework.services import audit as audit_service
 from casework.services import cases as case_service
 from casework.services.errors import BadRequest, ValidationFailed
@@ -17,25 +17,7 @@ from casework.workflows.verzuim import RouteVoorstelVraag
 
 from .schemas import AuditList, CaseList, CaseOut, CaseQuery, RouteProposalOut
 from .serialize import audit_row, case_summary, full_case
-from .util import current_user, doc, json_body, like_pattern, parse_query, respond
-
-
-def _identity_visible(user: User) -> ColumnElement[bool]:
-    """SQL twin of policy.sees_identity: names may only be searched where they may be seen."""
-    if user.role == "swv_adviseur":
-        return Case.toestemming.is_(True)
-    return true()
-
-
-def _search(user: User, q: str) -> ColumnElement[bool]:
-    pattern = like_pattern(q)
-    full_name = Child.voornaam + " " + Child.achternaam
-    name_match = or_(Child.voornaam.ilike(pattern, escape="\\"),
-                     Child.achternaam.ilike(pattern, escape="\\"),
-                     full_name.ilike(pattern, escape="\\"))
-    child_ids = select(Child.id).where(name_match)
-    return or_(Case.reference.ilike(pattern, escape="\\"),
-               Case.child_id.in_(child_ids) & _identity_visible(user))
+from .util import current_user, doc, json_body, parse_query, respond
 
 
 @api_bp.get("/cases")
@@ -53,7 +35,7 @@ def list_cases():
     if params.due_before:
         conditions.append(Case.due_on < params.due_before)
     if params.q:
-        conditions.append(_search(user, params.q))
+        conditions.append(search.cases_matching(params.q, user))
     total = db.session.scalar(select(func.count(Case.id)).where(*conditions))
     rows = db.session.scalars(
         select(Case).where(*conditions)

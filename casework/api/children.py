@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from casework import policy
+from casework import policy, search
 from casework.extensions import db
 from casework.models import Child, Organisation, User
 from casework.services import cases as case_service
@@ -14,7 +14,7 @@ from casework.services.errors import ValidationFailed
 from . import api_bp
 from .schemas import ChildIn, ChildList, ChildOut, ChildQuery
 from .serialize import child_out
-from .util import current_user, doc, json_body, like_pattern, parse_query, respond
+from .util import current_user, doc, json_body, parse_query, respond
 
 
 @api_bp.get("/children")
@@ -26,14 +26,10 @@ def list_children():
     params = parse_query(ChildQuery)
     conditions = [policy.child_scope(user)]
     if params.q:
-        pattern = like_pattern(params.q)
-        full_name = Child.voornaam + " " + Child.achternaam
-        match = [Child.voornaam.ilike(pattern, escape="\\"),
-                 Child.achternaam.ilike(pattern, escape="\\"),
-                 full_name.ilike(pattern, escape="\\")]
+        match = search.children_matching(params.q)
         if user.role == "leerplichtambtenaar" and params.q.isdigit():
-            match.append(Child.bsn.startswith(params.q, autoescape=True))
-        conditions.append(or_(*match))
+            match = or_(match, Child.bsn.startswith(params.q, autoescape=True))
+        conditions.append(match)
     total = db.session.scalar(select(func.count(Child.id)).where(*conditions))
     rows = db.session.scalars(
         select(Child).where(*conditions)

@@ -46,12 +46,6 @@ def parse_query(model: type[M]) -> M:
         raise BadRequest("Een of meer zoekparameters zijn ongeldig.", fields) from None
 
 
-def like_pattern(text: str) -> str:
-    """A LIKE pattern that finds text anywhere, with % and _ taken literally (escape char \\)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def respond(model: BaseModel, status: int = 200) -> Response:
     return Response(model.model_dump_json(), status=status, mimetype="application/json")
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from casework import policy
+from casework import policy, search
 from casework.extensions import db
 from casework.letters.render import LETTER_KINDS
 from casework.models import Case, Child, MedicalNote, Organisation
@@ -131,14 +131,8 @@ def cases():
     if kind:
         query = query.where(_kind_condition(kind))
     if q:
-        needle = q.lower()
-        name = or_(func.lower(Child.voornaam).contains(needle, autoescape=True),
-                   func.lower(Child.achternaam).contains(needle, autoescape=True),
-                   func.lower(Child.voornaam + " " + Child.achternaam).contains(needle, autoescape=True))
-        if user.role == "swv_adviseur":
-            # Without toestemming the adviser may not learn who the child is, not even by searching.
-            name = Case.toestemming.is_(True) & name
-        query = query.where(or_(func.lower(Case.reference).contains(needle, autoescape=True), name))
+        # Without toestemming the adviser may not learn who the child is, not even by searching.
+        query = query.where(search.cases_matching(q, user))
 
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     per_page = current_app.config.get("WEB_PER_PAGE", PER_PAGE)
@@ -420,13 +414,10 @@ def children():
     q = (request.args.get("q") or "").strip()[:100]
     query = select(Child).where(policy.child_scope(user))
     if q and user.role != "ouder":
-        needle = q.lower()
-        query = query.where(or_(func.lower(Child.voornaam).contains(needle, autoescape=True),
-                                func.lower(Child.achternaam).contains(needle, autoescape=True),
-                                func.lower(Child.voornaam + " " + Child.achternaam).contains(
-                                    needle, autoescape=True),
-                                Child.bsn == q))
-    kids = db.session.scalars(query.order_by(Child.achternaam, Child.voornaam).limit(PER_PAGE)).all()
+        query = query.where(or_(search.children_matching(q), Child.bsn == q))
+    # Child.id last: namesakes come in the same order whichever plan the search gets.
+    kids = db.session.scalars(query.order_by(Child.achternaam, Child.voornaam, Child.id)
+                              .limit(PER_PAGE)).all()
     by_child: dict[int, list[Case]] = defaultdict(list)
     if kids:
         for case in db.session.scalars(policy.visible_cases(user)

@@ -1,0 +1,124 @@
+"""Search by name or kenmerk: the one implementation behind the API's and the web UI's `q`.
+
+What matches: a case-insensitive substring of the child's "voornaam achternaam" (so of either
+name, or across both, as in "sam jans") and of the case reference; `%`, `_` and `\\` are taken
+literally. The SWV adviser finds a case by the child's name only where the case has toestemming.
+
+How it stays fast (migration 2026_11_23_search_indexes):
+- PostgreSQL: GIN trigram indexes (pg_trgm) on `lower(voornaam || ' ' || achternaam)` and
+  `lower(reference)`. The conditions below are exactly `<indexed expression> LIKE lower(:pattern)`,
+  so the planner reads the candidate rows from the index (Bitmap Index Scan) and rechecks them.
+- SQLite: FTS5 tables with the trigram tokenizer, `children_fts` (over the view `children_naam`)
+  and `cases_fts` (over `cases.reference`), external content kept in step by triggers. A text of
+  three characters or more first narrows to the rows whose trigrams match, then the same LIKE
+  decides, so the result is exactly the LIKE's.
+A shorter text has no trigram to look up: a plain scan on SQLite, and on PostgreSQL the planner
+chooses the scan itself.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    ColumnElement, String, column, func, literal_column, or_, select, table, true, union_all,
+)
+
+from casework import policy
+from casework.extensions import db
+from casework.models import Case, Child, User
+
+# A trigram index can only look up texts of at least this many characters.
+MIN_INDEXED_LENGTH = 3
+
+# Schema objects of the search indexes that the models do not describe (Alembic's comparison of
+# models and database leaves them alone: migrations/env.py and tests/test_migrations.py).
+TRIGRAM_INDEXES = ("ix_children_naam_trgm", "ix_cases_reference_trgm")
+FTS_TABLES = ("children_fts", "cases_fts")
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def is_search_index_object(name: str | None) -> bool:
+    """A search index, an FTS5 table or one of its shadow tables (children_fts_data, …)."""
+    if name is None:
+        return False
+    return name in TRIGRAM_INDEXES or any(name == t or name.startswith(f"{t}_") for t in FTS_TABLES)
+
+
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Alembic's include_name hook: compare everything except the search index objects."""
+    return not (type_ in ("table", "index") and is_search_index_object(name))
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern that finds text anywhere, with % and _ taken literally (escape char \\)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _patterns(text: str) -> list[str]:
+    # SQLite's lower() (and PostgreSQL's in the C locale) folds only A-Z. The API compared
+    # lower(name) with lower(text), the web lists with Python's text.lower(): both are kept, so a
+    # text with a capital like É finds what it found in either place before.
+    patterns = [like_pattern(text)]
+    if text.lower() != text.translate(_ASCII_LOWER):
+        patterns.append(like_pattern(text.lower()))
+    return patterns
+
+
+def _contains(expression: ColumnElement[str], text: str) -> ColumnElement[bool]:
+    """lower(expression) LIKE lower(pattern): on PostgreSQL the shape its trigram index serves."""
+    lowered = func.lower(expression)
+    return or_(*(lowered.like(func.lower(p), escape="\\") for p in _patterns(text)))
+
+
+def _full_name() -> ColumnElement[str]:
+    # A literal ' ' (not a bound parameter): the query's expression must be the indexed one.
+    return Child.voornaam + literal_column("' '", String) + Child.achternaam
+
+
+def _fts_uses_index(text: str) -> bool:
+    return len(text) >= MIN_INDEXED_LENGTH and db.session.get_bind().dialect.name == "sqlite"
+
+
+def _fts_rowids(fts_table: str, text: str):
+    """SELECT rowid FROM <fts_table> WHERE <fts_table> MATCH '"text"' (an FTS5 string: the
+    trigram tokenizer matches it as a substring, case-insensitively)."""
+    fts = table(fts_table, column("rowid"))
+    phrase = '"' + text.replace('"', '""') + '"'
+    return select(fts.c.rowid).where(literal_column(fts_table).op("MATCH")(phrase))
+
+
+def children_matching(text: str) -> ColumnElement[bool]:
+    """Children whose "voornaam achternaam" contains text, case-insensitively."""
+    condition = _contains(_full_name(), text)
+    if _fts_uses_index(text):
+        condition = Child.id.in_(_fts_rowids("children_fts", text)) & condition
+    return condition
+
+
+def identity_visible(user: User) -> ColumnElement[bool]:
+    """SQL twin of policy.sees_identity: names may only be searched where they may be seen."""
+    if user.role == "swv_adviseur":
+        return Case.toestemming.is_(True)
+    return true()
+
+
+def cases_matching(text: str, user: User) -> ColumnElement[bool]:
+    """The cases this user may see (policy.case_scope) whose reference contains text, or whose
+    child's name does where the user may see who the child is (SWV adviser: with toestemming)."""
+    scope = policy.case_scope(user)
+    # correlate(None): the web list joins children itself; this subquery stands on its own.
+    named = select(Child.id).where(children_matching(text)).correlate(None)
+    by_name = Case.child_id.in_(named) & identity_visible(user)
+    by_reference = _contains(Case.reference, text)
+    if len(text) < MIN_INDEXED_LENGTH:
+        return scope & or_(by_reference, by_name)  # no trigram: test every visible case
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite answers this OR from both indexes (MULTI-INDEX OR: the FTS rowids, and
+        # ix_cases_child_id for the children found).
+        return scope & or_(Case.id.in_(_fts_rowids("cases_fts", text)) & by_reference, by_name)
+    # PostgreSQL cannot use an index for an OR with a subquery: it would test every visible
+    # case. The union of two lookups instead, each limited to what the user may see (so a
+    # common text such as "van" joins the user's cases, not the whole table).
+    return Case.id.in_(union_all(
+        select(Case.id).where(scope, by_reference).correlate(None),
+        select(Case.id).where(scope, by_name).correlate(None)))
