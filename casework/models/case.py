@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -75,8 +76,9 @@ class Case(Base):
     ingangsdatum: Mapped[date | None] = mapped_column(Date)
     einddatum: Mapped[date | None] = mapped_column(Date, index=True)
     herbeoordelingsdatum: Mapped[date | None] = mapped_column(Date, index=True)
-    # Type-specific fields; policy.visible_data() decides which a user may read.
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Type-specific fields; policy.visible_data() decides which a user may read. jsonb on
+    # PostgreSQL: reports read fields of every case of a gemeente, and json is parsed per ->>.
+    data: Mapped[dict] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)
 
     child: Mapped[Child] = relationship()
     gemeente: Mapped[Organisation] = relationship(foreign_keys=[gemeente_id])
