@@ -125,7 +125,7 @@ def cases():
     kind = kind if kind in kinds else ""
     q = (request.args.get("q") or "").strip()[:100]
 
-    query = policy.visible_cases(user).join(Child, Case.child_id == Child.id)
+    query = policy.visible_cases(user)
     if state:
         query = query.where(policy.state_condition(user, state))
     if kind:
@@ -134,12 +134,14 @@ def cases():
         # Without toestemming the adviser may not learn who the child is, not even by searching.
         query = query.where(search.cases_matching(q, user))
 
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    # Counted on cases alone (no join with children): an index-only count at a million cases.
+    total = db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None)) or 0
     per_page = current_app.config.get("WEB_PER_PAGE", PER_PAGE)
     pages = max(math.ceil(total / per_page), 1)
     page = min(_page_arg(), pages)
     rows = db.session.scalars(
-        query.options(contains_eager(Case.child), joinedload(Case.gemeente))
+        query.join(Child, Case.child_id == Child.id)
+        .options(contains_eager(Case.child), joinedload(Case.gemeente))
         .order_by(Case.due_on.asc().nulls_last(), Case.id)
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
