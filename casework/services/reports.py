@@ -161,22 +161,27 @@ def _audit_flow(gemeenten: list[int], periods: list[Period], case_type: str,
                 events: tuple[str, ...], *, where: tuple = (), by: tuple = ()) -> dict[tuple, int]:
     """Audit rows of these events per (gemeente, period index, *by) — what happened when.
 
-    The audit rows are narrowed to the cases of these gemeenten with a semi-join on
-    ix_cases_report ("case_id + 0": SQLite then reads ix_audit_events_report and tests each row
-    against the list, instead of looking each case up) — so a count that needs nothing of the
-    case itself (the event, its states) never reads a case row, and one that does reads only the
-    rows of these gemeenten. Cold, that is the difference between reading one index and reading
-    the cases of every gemeente one by one.
+    For one gemeente (the leerplichttelling) the audit rows are first narrowed to its cases by a
+    semi-join on ix_cases_report ("case_id + 0": SQLite then reads ix_audit_events_report and
+    tests each row against the list, instead of looking each case up): a count that needs
+    nothing of the case itself (the event, its states) then reads no case row at all, and one
+    that does reads only that gemeente's. Cold, that is the difference between reading one index
+    and reading the cases of every gemeente one by one. For a region (the SWV view: several
+    gemeenten, 8 quarters of only two events) the plain join measured faster.
     """
-    conditions = [AuditEvent.event.in_(events), _within(AuditEvent.at, periods), *where,
-                  (AuditEvent.case_id + 0).in_(select(Case.id).where(
-                      Case.gemeente_id.in_(gemeenten), Case.type == case_type).correlate(None))]
-    if len(gemeenten) == 1 and not _reads_cases((*where, *by)):
+    base = [AuditEvent.event.in_(events), _within(AuditEvent.at, periods), *where]
+
+    def of(gemeente_ids):
+        return (AuditEvent.case_id + 0).in_(select(Case.id).where(
+            Case.gemeente_id.in_(gemeente_ids), Case.type == case_type).correlate(None))
+
+    if len(gemeenten) == 1 and not _reads_cases((*where, *by)):  # the audit index alone
         return _grouped([literal(gemeenten[0]), _bucket(AuditEvent.at, periods), *by],
-                        conditions, select_from=AuditEvent)
+                        [*base, of(gemeenten)], select_from=AuditEvent)
+    narrowed = [of(gemeenten)] if len(gemeenten) == 1 else []
     return _grouped(
         [Case.gemeente_id, _bucket(AuditEvent.at, periods), *by],
-        [*conditions, Case.type == case_type, Case.gemeente_id.in_(gemeenten)],
+        [*base, *narrowed, Case.type == case_type, Case.gemeente_id.in_(gemeenten)],
         select_from=join(AuditEvent, Case, Case.id == AuditEvent.case_id))
 
 
