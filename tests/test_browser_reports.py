@@ -422,6 +422,30 @@ def test_leerplichttelling_tables_charts_and_csv(page, data):
     assert {(r[3], r[4]): r[5] for r in lines[1:]} == counts
 
 
+def test_while_the_telling_is_made_the_page_says_so(page, data):
+    """A year of a large gemeente takes seconds: after pressing the button the user reads (and
+    a screen reader hears, role=status) that it is on its way, not a page that seems stuck."""
+    from playwright.sync_api import expect
+
+    log_in(page, LPA)
+    open_from_menu(page, "Leerplichttelling")
+    status = page.locator("[data-bezig-status]")
+    expect(status).to_have_attribute("role", "status")
+    expect(status).to_have_text("")
+    # Hold the submission back in the page itself (a listener after the page's own), so the
+    # message can be read before the next page replaces it.
+    page.evaluate("window.addEventListener('submit', e => e.preventDefault(), {once: true})")
+    page.get_by_label("Schooljaar", exact=True).select_option(label=SCHOOLJAAR.replace("-", "–"))
+    page.get_by_role("button", name="Telling tonen").click()
+    expect(status).to_have_text(
+        "De telling wordt gemaakt. Dat kan bij een grote gemeente enkele seconden duren.")
+    expect(page.get_by_role("form", name="Telling kiezen")).to_have_attribute("aria-busy", "true")
+    page.get_by_role("button", name="Telling tonen").click()  # now for real
+    page.wait_for_url(re.compile(rf"schooljaar={SCHOOLJAAR}"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text(SCHOOLJAAR.replace("-", "–"))
+    expect(status).to_have_text("")  # the new page starts quiet
+
+
 def test_a_peildatum_in_the_future_is_an_error_on_the_field_and_no_report(page, data):
     from playwright.sync_api import expect
 
