@@ -478,12 +478,18 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
     """
     at_intake = _data("oorspronkelijke_soort")
     verzuimsoort = _data("verzuimsoort")
-    direct = _intake_flow(g, months, where=(at_intake == "melding",), by=(verzuimsoort,))
     converted = _audit_flow(g, months, VERZUIM, ("escaleer_naar_melding",), by=(verzuimsoort,))
     omgezet_by_peildatum = and_(_data("omgezet_op").is_not(None),
                                 _data("omgezet_op") <= peildatum.isoformat())
-    signalen = _intake_flow(g, months, where=(at_intake == "signaal",),
-                            by=(case((omgezet_by_peildatum, 1), else_=0),))
+    # Meldingen and signalen received: one pass over the year's cases, split afterwards.
+    intake = _intake_flow(g, months, by=(at_intake, verzuimsoort,
+                                         case((omgezet_by_peildatum, 1), else_=0)))
+    direct, signalen = Counter(), Counter()
+    for (gm, k, soort, vsoort, omgezet), n in intake.items():
+        if soort == "melding":
+            direct[(gm, k, vsoort)] += n
+        elif soort == "signaal":
+            signalen[(gm, k, omgezet)] += n
 
     def by_soort(counts):
         out = {soort: 0 for soort in VERZUIMSOORTEN}
@@ -601,11 +607,14 @@ def swv_overzicht(swv_id: int, van: date, tot: date, *, today: date | None = Non
 
     at_intake = _data("oorspronkelijke_soort")
     new = _audit_flow(ids, quarters, V5A, ("geef_verklaring",), where=_VRIJGESTELD)
-    direct = _intake_flow(ids, quarters, where=(at_intake == "melding",))
+    intake = _intake_flow(ids, quarters, by=(at_intake,))  # one pass, split afterwards
     converted = _audit_flow(ids, quarters, VERZUIM, ("escaleer_naar_melding",))
-    meldingen = Counter(direct)
-    meldingen.update(converted)
-    signalen = _intake_flow(ids, quarters, where=(at_intake == "signaal",))
+    meldingen, signalen = Counter(converted), Counter()
+    for (gm, k, soort), n in intake.items():
+        if soort == "melding":
+            meldingen[(gm, k)] += n
+        elif soort == "signaal":
+            signalen[(gm, k)] += n
     stands = [q.end for q in quarters]
     lopend = _stock(ids, V5A, [running_on(day) for day in stands])
     thuis = _thuiszitters(ids, stands)
