@@ -51,6 +51,7 @@ from .models import (
     AuditEvent, Case, Child, Letter, Organisation, User, jgz_gemeenten, new_session_nonce,
     parent_children, swv_buren, swv_gemeenten,
 )
+from .models.case import report_facts
 from .services.audit import GENESIS, digest, row_hash
 from .workflows import verzuim, vrijstelling
 from .workflows.base import add_months, age_on
@@ -1090,7 +1091,8 @@ class _CaseBuilder:
             "updated_at": self.at, "due_on": due, "deskundige_id": self.deskundige_id,
             "swv_id": self.swv_id, "school_id": self.school_id, "toestemming": self.toestemming,
             "ingangsdatum": self.ingangsdatum, "einddatum": self.einddatum,
-            "herbeoordelingsdatum": self.herbeoordelingsdatum, "data": self.data})
+            "herbeoordelingsdatum": self.herbeoordelingsdatum, "data": self.data,
+            **report_facts(self.data)})
         gen.report.cases += 1
         gen.report.states[f"{self.type}:{self.state}"] = (
             gen.report.states.get(f"{self.type}:{self.state}", 0) + 1)

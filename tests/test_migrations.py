@@ -1,6 +1,8 @@
 """Migrations: the migrated schema is the models' schema, and the chain runs down and up again."""
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from casework.extensions import db
 from casework.models import Base
+from casework.models.case import REPORT_FACTS, report_facts
 from casework.search import include_name, is_search_index_object
 from conftest import PG_URL, fresh_postgres_database_url
 
@@ -130,5 +133,63 @@ def test_upgrade_downgrade_upgrade(tmp_path, backend):
             diff = compare_metadata(MigrationContext.configure(conn, opts=COMPARE_OPTIONS),
                                     Base.metadata)
         assert diff == [], "\n".join(str(d) for d in diff)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.no_transaction
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_report_facts_are_copied_from_case_data(tmp_path, backend):
+    """Cases from before the report columns get them from their data on the upgrade."""
+    if backend == "postgresql":
+        if not PG_URL:
+            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
+        url = fresh_postgres_database_url("casework_report_facts")
+    else:
+        url = f"sqlite:///{tmp_path}/report_facts.db"
+    cfg = _alembic_config(url)
+    engine = create_engine(url)
+    try:
+        command.upgrade(cfg, "0c5b7e2a9d41")
+        verzuim = {"soort": "melding", "oorspronkelijke_soort": "signaal",
+                   "verzuimsoort": "langdurig_relatief", "periode_start": "2025-01-06",
+                   "omgezet_op": "2025-02-03", "afsluiting": "afgesloten",
+                   "afgesloten_op": "2025-06-30", "tegen": "jongere"}
+        vrijstelling = {"beeindigd_op": "2025-03-31", "reden_beeindiging": "verhuisd"}
+        data = "CAST(:data AS jsonb)" if backend == "postgresql" else ":data"
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO organisations (kind, naam, adres, postcode_plaats, telefoon, email) "
+                              "VALUES ('gemeente', 'G', '', '', '', '')"))
+            gemeente = conn.execute(text("SELECT id FROM organisations")).scalar()
+            for n, (kind, state, facts) in enumerate([("verzuim", "afgesloten", verzuim),
+                                                     ("vrijstelling_5a", "beeindigd", vrijstelling),
+                                                     ("verzuim", "ontvangen", {})]):
+                conn.execute(text("INSERT INTO children (bsn, voornaam, achternaam, geboortedatum, "
+                                  "geslacht, adres, postcode_plaats, gemeente_id) VALUES "
+                                  "(:bsn, 'A', 'B', '2012-01-01', 'X', '', '', :g)"),
+                             {"bsn": str(n), "g": gemeente})
+                child = conn.execute(text("SELECT id FROM children WHERE bsn = :bsn"),
+                                     {"bsn": str(n)}).scalar()
+                conn.execute(text("INSERT INTO cases (type, reference, state, version, is_open, child_id, "
+                                  "gemeente_id, created_at, updated_at, data) VALUES (:type, :ref, :state, "
+                                  f"1, :open, :c, :g, '2025-01-01', '2025-01-01', {data})"),
+                             {"type": kind, "ref": f"R-{n}", "state": state, "open": False,
+                              "c": child, "g": gemeente, "data": json.dumps(facts)})
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            rows = {r.reference: r._mapping for r in conn.execute(text(
+                f"SELECT reference, {', '.join(REPORT_FACTS)} FROM cases"))}
+
+        def as_date(value):  # SQLite hands a Date column back as its text
+            return value if isinstance(value, date) or value is None else date.fromisoformat(value)
+
+        expected = {"R-0": verzuim, "R-1": vrijstelling, "R-2": {}}
+        for reference, data in expected.items():
+            got = {k: as_date(v) if REPORT_FACTS[k] is date else v for k, v in rows[reference].items()
+                   if k != "reference"}
+            assert got == report_facts(data), reference
+        assert rows["R-0"]["verzuimsoort"] == "langdurig_relatief"
+        assert as_date(rows["R-0"]["periode_start"]) == date(2025, 1, 6)
+        assert rows["R-2"]["verzuimsoort"] is None
     finally:
         engine.dispose()

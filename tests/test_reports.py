@@ -12,11 +12,13 @@ import csv
 import io
 import random
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import literal, select
+from sqlalchemy import Date, literal, select
+from sqlalchemy import event as sa_event
 
 import factories
 import factories_verzuim
@@ -24,12 +26,13 @@ from casework import policy
 from casework.extensions import db
 from casework.formatting import TIJDZONE
 from casework.models import AuditEvent, Case, Organisation
+from casework.models.case import REPORT_FACTS, report_facts
 from casework.services import audit as audit_service
 from casework.services import cases as case_service
 from casework.services.cases import commit, fire, open_case
 from casework.services.errors import ValidationFailed
 from casework.services.reports import (
-    duur_band, iso_plus, leerplichttelling, parse_schooljaar, quarters_between, swv_overzicht,
+    date_plus, duur_band, leerplichttelling, parse_schooljaar, quarters_between, swv_overzicht,
 )
 from casework.services.suppression import SUPPRESSED, primary, recomputable, suppress_table
 from casework.services.tabular import XLSX_MIMETYPE
@@ -424,9 +427,9 @@ def test_a_pupil_with_two_meldingen_is_one_thuiszitter(demo, clock):
     ("2025-07-03", 0, 28, "2025-07-31"),
     ("2025-12-20", 0, 28, "2026-01-17"),
 ])
-def test_iso_plus_counts_months_like_add_months_on_both_databases(start, months, days, expected):
-    got = db.session.scalar(select(iso_plus(literal(start), months=months, days=days)))
-    assert got == expected
+def test_date_plus_counts_months_like_add_months_on_both_databases(start, months, days, expected):
+    got = db.session.scalar(select(date_plus(literal(d(start), Date()), months=months, days=days)))
+    assert got == d(expected)
     assert add_months(d(start), months) + timedelta(days=days) == d(expected)
 
 
@@ -947,3 +950,53 @@ def test_xlsx_has_the_rows_of_the_csv_with_numbers_and_dates(client, demo, clock
         assert [got[0], got[1], got[2].date().isoformat(), got[3], got[4], str(got[5])] == want
     assert sheet["C2"].number_format == "dd-mm-yyyy"
     assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+
+
+# ------------------------------------------------------------------ how the counts are read
+
+
+def test_report_columns_are_the_case_data_after_every_step(demo, exemptions, intake, routes):
+    """The report columns are copies of case data, written with every step (the data is the
+    truth the case page and the letters show; the columns are what the counts read)."""
+    db.session.expire_all()
+    cases = db.session.scalars(select(Case)).all()
+    facts = Counter()
+    for c in cases:
+        columns = {key: getattr(c, key) for key in REPORT_FACTS}
+        assert columns == report_facts(c.data), c.reference
+        facts.update(key for key, value in columns.items() if value is not None)
+    assert set(facts) == set(REPORT_FACTS)  # every column is really exercised here
+
+
+def _plans(monkeypatch, run) -> list[str]:
+    """SQLite's plan lines for every SELECT that `run` executes."""
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    engine = db.engine
+    sa_event.listen(engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", capture)
+    connection = db.session.connection()
+    return [row[3] for statement, parameters in statements
+            for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+
+
+def test_reports_read_indexes_never_case_or_audit_rows(demo, clock, monkeypatch, exemptions, routes):
+    """Cold, a large gemeente's case rows lie all over the table: each is a read from disk. Every
+    count reads ix_cases_report and ix_audit_events_report alone (on SQLite a plan says so)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    plans = _plans(monkeypatch, lambda: (
+        leerplichttelling(demo.voorbeeldstad.id, YEAR),
+        swv_overzicht(demo.swv_regio.id, d("2024-08-01"), d("2025-07-31"), today=d("2025-08-15"))))
+    reads = [line for line in plans if re.search(r"\b(cases|audit_events)\b", line)
+             and not line.startswith(("SEARCH organisations", "SCAN organisations"))]
+    assert reads, plans
+    assert all("COVERING INDEX ix_cases_report" in line or "COVERING INDEX ix_audit_events_report" in line
+               for line in reads), "\n".join(reads)

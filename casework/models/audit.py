@@ -14,9 +14,10 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_audit_events_case_seq"),
-        # Reports (services/reports.py): which events happened in a period. Covering the
-        # columns the counts filter on, so only rows of the gemeente are looked up in cases.
-        Index("ix_audit_events_report", "event", "at", "case_id", "from_state", "to_state"),
+        # Reports (services/reports.py): which events happened in a period. Covering every
+        # column a count reads (seq: what came before or after in the same case), so that a
+        # report reads this index and never the rows.
+        Index("ix_audit_events_report", "event", "at", "case_id", "from_state", "to_state", "seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

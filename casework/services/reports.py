@@ -1,14 +1,17 @@
 """Reports: the yearly leerplichttelling of one gemeente (art. 25 Leerplichtwet 1969) and the
 SWV's regional view per gemeente and quarter, small numbers suppressed.
 
-Every figure comes from an aggregate query (COUNT / SUM(CASE) with GROUP BY) on indexed
-columns — ix_audit_events_report for what happened in a period, ix_cases_report
-(gemeente_id, type, created_at) for what came in and what runs on a date — so no case is ever
-loaded into Python and the cost does not grow with the number of cases of other gemeenten.
+Every figure comes from an aggregate query (COUNT / SUM(CASE) with GROUP BY), so no case is
+ever loaded into Python. Each query reads an index and never a table row: ix_audit_events_report
+(event, at, ...) for what happened in a period, ix_cases_report (gemeente_id, type, created_at and
+every case column a report reads, including the copies of data fields in REPORT_FACTS) for what
+came in, what runs on a date and whatever a count needs to know of the case. Cold (nothing in the
+page cache) that is the difference between reading a few stretches of two indexes and reading a
+large gemeente's case rows one by one from all over the table.
 
 Time: audit rows (`at`) and `created_at` are UTC; a school year, quarter or month runs from
 local midnight (Europe/Amsterdam) to local midnight, so an event at 00:30 on 1 August belongs
-to the new school year. Dates kept in case data (beeindigd_op, afgesloten_op, omgezet_op,
+to the new school year. The dates a case keeps (beeindigd_op, afgesloten_op, omgezet_op,
 periode_start) are the local day itself.
 
 The exact definition of every count is in the docstring of the function that makes it and, in
@@ -22,12 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
-    ColumnElement, String, and_, case, false, func, join, literal, literal_column, or_, select,
+    ColumnElement, Date, Integer, and_, case, cast, false, func, literal, literal_column, null,
+    or_, select, text, union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.util import find_tables
-from sqlalchemy.orm import aliased
 
 from casework.extensions import db
 from casework.formatting import MAANDEN, TIJDZONE
@@ -35,6 +37,7 @@ from casework.models import AuditEvent, Case, Organisation, swv_gemeenten
 from casework.workflows.base import add_months
 from casework.workflows.verzuim import DREMPEL_DAGEN, ROUTES, VERZUIMSOORTEN
 from casework.workflows.vrijstelling import BEEINDIG_REDENEN
+from casework.workflows.vrijstelling import WORKFLOW as VRIJSTELLING_WORKFLOW
 
 from .errors import NotFound, ValidationFailed
 from .suppression import suppress_table
@@ -122,10 +125,6 @@ def quarters_between(van: date, tot: date) -> list[Period]:
 
 # ------------------------------------------------------------------ query building blocks
 
-def _data(key: str) -> ColumnElement:
-    return Case.data[key].as_string()
-
-
 def _bucket(column, periods: list[Period]) -> ColumnElement:
     """Index of the (consecutive) period a UTC timestamp falls in."""
     return case(*[(column < p.utc_end, k) for k, p in enumerate(periods)], else_=-1)
@@ -133,6 +132,14 @@ def _bucket(column, periods: list[Period]) -> ColumnElement:
 
 def _within(column, periods: list[Period]) -> ColumnElement:
     return and_(column >= periods[0].utc_start, column < periods[-1].utc_end)
+
+
+def _without_jit() -> None:
+    """PostgreSQL: no JIT compilation for the rest of this transaction. A report's CTEs carry
+    cost estimates high enough to trigger it, and compiling took longer (0.3 s a query, measured
+    with a million cases) than it saved."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
 
 
 def _grouped(columns: list[ColumnElement], where: list, *, select_from) -> dict[tuple, int]:
@@ -149,51 +156,82 @@ def _grouped(columns: list[ColumnElement], where: list, *, select_from) -> dict[
     return {tuple(row[:-1]): row[-1] for row in rows}
 
 
-def _reads_cases(expressions) -> bool:
-    """Does any of these expressions read a column of cases (Case.x is an ORM attribute: its
-    column is behind __clause_element__)?"""
-    clauses = [getattr(e, "__clause_element__", lambda e=e: e)() for e in expressions]
-    return any(table is Case.__table__ for clause in clauses
-               for table in find_tables(clause, include_aliases=True, check_columns=True))
-
-
 def _audit_flow(gemeenten: list[int], periods: list[Period], case_type: str,
-                events: tuple[str, ...], *, where: tuple = (), by: tuple = ()) -> dict[tuple, int]:
-    """Audit rows of these events per (gemeente, period index, *by) — what happened when.
+                events: tuple[str, ...], *, where: tuple = (), by: tuple = (),
+                case_by: tuple[str, ...] = (), earlier: str | None = None) -> dict[tuple, int]:
+    """Audit rows of these events per (gemeente, period index, *by, *case_by[, earlier]) — what
+    happened when. where, by: expressions of the audit row; case_by: names of columns of its
+    case; earlier: an event name, adding 1 when the same case had that event before the row
+    (lower seq), else 0.
 
-    For one gemeente (the leerplichttelling) the audit rows are first narrowed to its cases by a
-    semi-join on ix_cases_report ("case_id + 0": SQLite then reads ix_audit_events_report and
-    tests each row against the list, instead of looking each case up): a count that needs
-    nothing of the case itself (the event, its states) then reads no case row at all, and one
-    that does reads only that gemeente's. Cold, that is the difference between reading one index
-    and reading the cases of every gemeente one by one. For a region (the SWV view: several
-    gemeenten, 8 quarters of only two events) the plain join measured faster.
+    Per gemeente, the audit rows come from ix_audit_events_report, narrowed to the gemeente's
+    cases by a semi-join on ix_cases_report ("case_id + 0": tested against the list, not looked
+    up). What a count needs of the case comes from the same two indexes, merged by sorting: the
+    audit rows and the case rows in one UNION ALL, the case's columns spread over its audit rows
+    by a window per case. A join would leave the order to the planner, which may look the cases
+    up one audit row at a time (cold, each a read from disk) or, with stale statistics, scan
+    one side once for every row of the other.
     """
-    base = [AuditEvent.event.in_(events), _within(AuditEvent.at, periods), *where]
+    counts: Counter = Counter()
+    for gemeente in gemeenten:
+        counts.update(_audit_flow_of(gemeente, periods, case_type, events, where=where, by=by,
+                                     case_by=case_by, earlier=earlier))
+    return dict(counts)
 
-    def of(gemeente_ids):
-        return (AuditEvent.case_id + 0).in_(select(Case.id).where(
-            Case.gemeente_id.in_(gemeente_ids), Case.type == case_type).correlate(None))
 
-    if len(gemeenten) == 1 and not _reads_cases((*where, *by)):  # the audit index alone
-        return _grouped([literal(gemeenten[0]), _bucket(AuditEvent.at, periods), *by],
-                        [*base, of(gemeenten)], select_from=AuditEvent)
-    narrowed = [of(gemeenten)] if len(gemeenten) == 1 else []
-    return _grouped(
-        [Case.gemeente_id, _bucket(AuditEvent.at, periods), *by],
-        [*base, *narrowed, Case.type == case_type, Case.gemeente_id.in_(gemeenten)],
-        select_from=join(AuditEvent, Case, Case.id == AuditEvent.case_id))
+def _of_gemeente(gemeente: int, case_type: str) -> ColumnElement:
+    return (AuditEvent.case_id + 0).in_(
+        select(Case.id).where(Case.gemeente_id == gemeente, Case.type == case_type))
+
+
+def _none(type_) -> ColumnElement:
+    return cast(null(), type_)
+
+
+def _audit_flow_of(gemeente: int, periods: list[Period], case_type: str,
+                   events: tuple[str, ...], *, where: tuple, by: tuple, case_by: tuple[str, ...],
+                   earlier: str | None) -> Counter:
+    mine = _of_gemeente(gemeente, case_type)
+    keys = [_bucket(AuditEvent.at, periods), *by]
+    conditions = [AuditEvent.event.in_(events), _within(AuditEvent.at, periods), *where, mine]
+    if not case_by and earlier is None:
+        return Counter(_grouped([literal(gemeente), *keys], conditions, select_from=AuditEvent))
+
+    columns = [getattr(Case, name) for name in case_by]
+    key_nulls = [_none(k.type) for k in keys]
+    parts = [  # soort 1: the audit rows counted; 0: their cases; 2: the earlier event
+        select(AuditEvent.case_id.label("case_id"), literal(1).label("soort"),
+               AuditEvent.seq.label("seq"), *(k.label(f"k{i}") for i, k in enumerate(keys)),
+               *(_none(c.type).label(c.key) for c in columns)).where(*conditions)]
+    if columns:
+        parts.append(select(Case.id, literal(0), _none(Integer()), *key_nulls, *columns)
+                     .where(Case.gemeente_id == gemeente, Case.type == case_type))
+    if earlier is not None:
+        parts.append(select(AuditEvent.case_id, literal(2), AuditEvent.seq, *key_nulls,
+                            *(_none(c.type) for c in columns))
+                     .where(AuditEvent.event == earlier, AuditEvent.at < periods[-1].utc_end, mine))
+    rows = union_all(*parts).subquery()
+    per_case = rows.c.case_id
+    spread = [rows.c[f"k{i}"] for i in range(len(keys))]
+    spread += [func.max(rows.c[c.key]).over(partition_by=per_case) for c in columns]
+    if earlier is not None:
+        first = func.min(case((rows.c.soort == 2, rows.c.seq))).over(partition_by=per_case)
+        spread.append(case((first < rows.c.seq, 1), else_=0))
+    merged = select(rows.c.soort, *(e.label(f"m{i}") for i, e in enumerate(spread))).subquery()
+    group = [merged.c[f"m{i}"] for i in range(len(spread))]
+    result = db.session.execute(select(*group, func.count()).where(merged.c.soort == 1)
+                                .group_by(*group))
+    return Counter({(gemeente, *row[:-1]): row[-1] for row in result})
 
 
 def _intake_flow(gemeenten: list[int], periods: list[Period], *, where: tuple = (),
                  by: tuple = ()) -> dict[tuple, int]:
     """Verzuim cases received (created_at) per (gemeente, period index, *by); one the school
     withdrew (trek_in: sent by mistake, e.g. twice) was never a signaal or melding to count."""
-    withdrawn = _data("afsluiting") == "ingetrokken"
     return _grouped(
         [Case.gemeente_id, _bucket(Case.created_at, periods), *by],
         [Case.type == VERZUIM, Case.gemeente_id.in_(gemeenten), _within(Case.created_at, periods),
-         or_(_data("afsluiting").is_(None), ~withdrawn), *where],
+         or_(Case.afsluiting.is_(None), Case.afsluiting != "ingetrokken"), *where],
         select_from=Case)
 
 
@@ -220,7 +258,7 @@ def _sum(counts: dict[tuple, int], *, period: int | None = None, gemeente: int |
 # ------------------------------------------------------------------ conditions
 
 _VRIJGESTELD = (AuditEvent.to_state == "vrijgesteld",)
-_LANGDURIG = (_data("verzuimsoort") == "langdurig_relatief",)
+_LANGDURIG = (Case.verzuimsoort == "langdurig_relatief",)
 
 
 def running_on(day: date) -> ColumnElement:
@@ -230,24 +268,24 @@ def running_on(day: date) -> ColumnElement:
         Case.ingangsdatum <= day,
         or_(Case.einddatum.is_(None), Case.einddatum >= day),
         or_(Case.state.in_(RUNNING_STATES),
-            and_(Case.state == "beeindigd", _data("beeindigd_op") > day.isoformat())))
+            and_(Case.state == "beeindigd", Case.beeindigd_op > day)))
 
 
-class _IsoPlus(FunctionElement):
-    """A JJJJ-MM-DD string moved on by whole months and then days, as a JJJJ-MM-DD string; months
-    as add_months() counts them (30 November + 3 months = 28 February) on both databases."""
+class _DatePlus(FunctionElement):
+    """A date moved on by whole months and then days; months as add_months() counts them
+    (30 November + 3 months = 28 February) on both databases."""
 
-    type = String()
-    name = "iso_plus"
+    type = Date()
+    name = "date_plus"
     inherit_cache = True
 
 
-def iso_plus(value, *, months: int = 0, days: int = 0) -> ColumnElement:
-    return _IsoPlus(value, literal_column(str(int(months))), literal_column(str(int(days))))
+def date_plus(value, *, months: int = 0, days: int = 0) -> ColumnElement:
+    return _DatePlus(value, literal_column(str(int(months))), literal_column(str(int(days))))
 
 
-@compiles(_IsoPlus, "sqlite")
-def _iso_plus_sqlite(element, compiler, **kw):
+@compiles(_DatePlus, "sqlite")
+def _date_plus_sqlite(element, compiler, **kw):
     value, months, days = (compiler.process(c, **kw) for c in element.clauses)
     if months != "0":  # SQLite rolls 30 November + 3 months over to 2 March: take the month's end
         value = (f"min(date({value}, '+{months} months'), "
@@ -255,11 +293,10 @@ def _iso_plus_sqlite(element, compiler, **kw):
     return f"date({value}, '+{days} days')"
 
 
-@compiles(_IsoPlus, "postgresql")
-def _iso_plus_postgresql(element, compiler, **kw):
+@compiles(_DatePlus, "postgresql")
+def _date_plus_postgresql(element, compiler, **kw):
     value, months, days = (compiler.process(c, **kw) for c in element.clauses)
-    return (f"to_char(CAST({value} AS DATE) + INTERVAL '{months} months' + INTERVAL '{days} days',"
-            " 'YYYY-MM-DD')")
+    return f"CAST(CAST({value} AS DATE) + INTERVAL '{months} months' + INTERVAL '{days} days' AS DATE)"
 
 
 # A melding langdurig relatief verzuim counts as a thuiszitter from the day the absence has lasted
@@ -271,18 +308,17 @@ _VANAF = {"vier_weken_of_langer": {"days": DREMPEL_DAGEN},
 
 def _langdurig(gemeenten: list[int], van: date, tot: date):
     """The meldingen langdurig relatief verzuim of these gemeenten that were received by `tot`
-    and not closed before `van`, as a materialised CTE: each JSON field is extracted once per
-    case (PostgreSQL parses a json value on every ->>), not once per condition and date."""
+    and not closed before `van`, as a materialised CTE: the days it counts from are computed once
+    per melding, not once per condition and date."""
     return (
         select(Case.gemeente_id.label("gemeente_id"), Case.child_id.label("child_id"),
                Case.created_at.label("created_at"), Case.is_open.label("is_open"),
-               _data("afgesloten_op").label("afgesloten_op"),
-               _data("omgezet_op").label("omgezet_op"),
-               *(iso_plus(_data("periode_start"), **shift).label(f"vanaf_{key}")
+               Case.afgesloten_op.label("afgesloten_op"), Case.omgezet_op.label("omgezet_op"),
+               *(date_plus(Case.periode_start, **shift).label(f"vanaf_{key}")
                  for key, shift in _VANAF.items()))
         .where(Case.type == VERZUIM, Case.gemeente_id.in_(gemeenten), *_LANGDURIG,
                Case.created_at < local_midnight_utc(tot + timedelta(days=1)),
-               or_(Case.is_open.is_(True), _data("afgesloten_op") > van.isoformat()))
+               or_(Case.is_open.is_(True), Case.afgesloten_op > van))
         .cte("langdurig").prefix_with("MATERIALIZED"))
 
 
@@ -292,12 +328,11 @@ def thuiszitter_on(c, key: str, day: date) -> ColumnElement:
     The melding is open on the day — received by then, not closed by the end of it, and, for a
     signaal that became such a melding, converted by then — and the absence has lasted that long.
     """
-    iso = day.isoformat()
     return and_(
         c.created_at < local_midnight_utc(day + timedelta(days=1)),
-        or_(c.is_open.is_(True), c.afgesloten_op > iso),
-        or_(c.omgezet_op.is_(None), c.omgezet_op <= iso),
-        c[f"vanaf_{key}"] <= iso)
+        or_(c.is_open.is_(True), c.afgesloten_op > day),
+        or_(c.omgezet_op.is_(None), c.omgezet_op <= day),
+        c[f"vanaf_{key}"] <= day)
 
 
 def thuiszitter_during(c, key: str, van: date, tot: date) -> ColumnElement:
@@ -305,13 +340,12 @@ def thuiszitter_during(c, key: str, van: date, tot: date) -> ColumnElement:
     counts children "who during the school year were absent 4 weeks or more": received and (if a
     signaal) converted by `tot`, and some day from max(van, the day it counts from) to `tot` on
     which it was not yet closed."""
-    iso_van, iso_tot = van.isoformat(), tot.isoformat()
     vanaf = c[f"vanaf_{key}"]
     return and_(
         c.created_at < local_midnight_utc(tot + timedelta(days=1)),
-        or_(c.omgezet_op.is_(None), c.omgezet_op <= iso_tot),
-        vanaf <= iso_tot,
-        or_(c.is_open.is_(True), and_(c.afgesloten_op > iso_van, c.afgesloten_op > vanaf)))
+        or_(c.omgezet_op.is_(None), c.omgezet_op <= tot),
+        vanaf <= tot,
+        or_(c.is_open.is_(True), and_(c.afgesloten_op > van, c.afgesloten_op > vanaf)))
 
 
 def _children(conditions: list[ColumnElement], c) -> dict[tuple[int, int], int]:
@@ -375,6 +409,7 @@ def leerplichttelling(gemeente_id: int, schooljaar: str, peildatum: date | None 
                                {"peildatum": ["Kies een peildatum van vandaag of eerder."]})
     peildatum = peildatum or min(year.end, today)
     gemeente = _gemeente(gemeente_id)
+    _without_jit()
     g = [gemeente_id]
     months = months_of(year)
 
@@ -414,49 +449,79 @@ def _vrijstellingen(g: list[int], year: Period, months: list[Period], peildatum:
       up to the end of the peildatum (geef_verklaring -> vrijgesteld / geen_vrijstelling,
       beeindig, trek_in), else loopt_nog.
     """
-    earlier = aliased(AuditEvent)
-    after_herbeoordeling = select(earlier.id).where(
-        earlier.case_id == AuditEvent.case_id, earlier.seq < AuditEvent.seq,
-        earlier.event == "start_herbeoordeling").exists()
+    # New verklaringen: one pass, by month, by whether a herbeoordeling came before (the
+    # case's first start_herbeoordeling has a lower seq) and by the case's period.
     new = _audit_flow(g, months, V5A, ("geef_verklaring",), where=_VRIJGESTELD,
-                      by=(case((after_herbeoordeling, 1), else_=0),))
+                      case_by=("ingangsdatum", "einddatum"), earlier="start_herbeoordeling")
     per_maand = [_sum(new, period=k) for k in range(len(months))]
-
-    whole_year = [year]
-    pairs = _audit_flow(g, whole_year, V5A, ("geef_verklaring",), where=_VRIJGESTELD,
-                        by=(Case.ingangsdatum, Case.einddatum))
     bands = Counter({band: 0 for band in DUUR_BANDEN})
-    for (_, _, ingang, eind), n in pairs.items():
+    for (_, _, ingang, eind, _), n in new.items():
         bands[duur_band(ingang, eind)] += n
 
+    whole_year = [year]
     ended = _audit_flow(g, whole_year, V5A, ("beeindig",),
                         where=(AuditEvent.from_state.in_(("vrijgesteld", "herbeoordeling")),),
-                        by=(_data("reden_beeindiging"),))
+                        case_by=("reden_beeindiging",))
     per_reden = {reden: 0 for reden in BEEINDIG_REDENEN}
     for (_, _, reden), n in ended.items():
         per_reden[reden if reden in per_reden else "anders"] += n
 
-    nxt = aliased(AuditEvent)
-    decided = (select(nxt.to_state)
-               .where(nxt.case_id == AuditEvent.case_id, nxt.seq > AuditEvent.seq,
-                      nxt.to_state.in_(tuple(_UITKOMST_VAN_STAAT)),
-                      nxt.at < local_midnight_utc(peildatum + timedelta(days=1)))
-               .order_by(nxt.seq).limit(1).scalar_subquery())
-    herb = _audit_flow(g, whole_year, V5A, ("start_herbeoordeling",), by=(decided,))
     uitkomst = {key: 0 for key in HERBEOORDELING_UITKOMSTEN}
-    for (_, _, state), n in herb.items():
+    for state, n in _herbeoordelingen(g, year, peildatum).items():
         uitkomst[_UITKOMST_VAN_STAAT.get(state, "loopt_nog")] += n
 
     running = _stock(g, V5A, [running_on(peildatum)])
     return {
         "nieuw": sum(per_maand),
-        "waarvan_na_herbeoordeling": _sum(new, key_at=2, key=1),
+        "waarvan_na_herbeoordeling": _sum(new, key_at=4, key=1),
         "lopend_op_peildatum": _sum(running),
         "beeindigd": {"totaal": sum(per_reden.values()), "per_reden": per_reden},
         "per_duur": dict(bands),
         "herbeoordelingen": {"gestart": sum(uitkomst.values()), "uitkomst": uitkomst},
         "_maanden": per_maand,
     }
+
+
+# The steps that decide a herbeoordeling: every event of the vrijstelling workflow that can end
+# in one of the outcome states.
+_BESLISSENDE_STAPPEN = tuple(sorted(
+    name for name, spec in VRIJSTELLING_WORKFLOW.events.items()
+    if set(spec.destinations()) & set(_UITKOMST_VAN_STAAT)))
+
+
+def _herbeoordelingen(g: list[int], year: Period, peildatum: date) -> Counter:
+    """start_herbeoordeling in the year -> the state the first deciding step after it (same
+    case, higher seq) led to by the end of the peildatum; None: not decided yet.
+
+    The starts and the deciding steps come from the audit index, narrowed per gemeente (as in
+    _audit_flow), and are sorted together per case: for a start, the minimum of seq * 8 + the
+    outcome's number over the rows from it onwards is the first deciding step after it. Audit
+    rows are appended in seq order with the time of appending, so a step after a start in the
+    year lies in the year or later: only those steps are read.
+    """
+    number = {state: k for k, state in enumerate(_UITKOMST_VAN_STAAT, start=1)}
+    outcome = {k: state for state, k in number.items()}
+    counts: Counter = Counter()
+    for gemeente in g:
+        mine = _of_gemeente(gemeente, V5A)
+        starts = select(AuditEvent.case_id.label("case_id"), AuditEvent.seq.label("seq"),
+                        _none(Integer()).label("uitkomst")).where(
+            AuditEvent.event == "start_herbeoordeling", _within(AuditEvent.at, [year]), mine)
+        steps = select(AuditEvent.case_id, AuditEvent.seq,
+                       case(*((AuditEvent.to_state == state, k) for state, k in number.items())))
+        steps = steps.where(AuditEvent.event.in_(_BESLISSENDE_STAPPEN),
+                            AuditEvent.to_state.in_(tuple(number)),
+                            AuditEvent.at >= year.utc_start,
+                            AuditEvent.at < local_midnight_utc(peildatum + timedelta(days=1)), mine)
+        rows = union_all(starts, steps).subquery()
+        first = func.min(case((rows.c.uitkomst.is_not(None), rows.c.seq * 8 + rows.c.uitkomst)))
+        first = first.over(partition_by=rows.c.case_id, order_by=rows.c.seq, rows=(0, None))
+        merged = select(rows.c.uitkomst, first.label("eerste")).subquery()
+        decided = merged.c.eerste % 8
+        for k, n in db.session.execute(select(decided, func.count()).where(
+                merged.c.uitkomst.is_(None)).group_by(decided)):
+            counts[outcome.get(k)] += n
+    return counts
 
 
 def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) -> dict:
@@ -476,13 +541,11 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
       a heavier route = negatief, sluit_af = afgesloten;
     - processen_verbaal: route proces_verbaal chosen in the year, by case.data tegen.
     """
-    at_intake = _data("oorspronkelijke_soort")
-    verzuimsoort = _data("verzuimsoort")
-    converted = _audit_flow(g, months, VERZUIM, ("escaleer_naar_melding",), by=(verzuimsoort,))
-    omgezet_by_peildatum = and_(_data("omgezet_op").is_not(None),
-                                _data("omgezet_op") <= peildatum.isoformat())
+    converted = _audit_flow(g, months, VERZUIM, ("escaleer_naar_melding",),
+                            case_by=("verzuimsoort",))
+    omgezet_by_peildatum = and_(Case.omgezet_op.is_not(None), Case.omgezet_op <= peildatum)
     # Meldingen and signalen received: one pass over the year's cases, split afterwards.
-    intake = _intake_flow(g, months, by=(at_intake, verzuimsoort,
+    intake = _intake_flow(g, months, by=(Case.oorspronkelijke_soort, Case.verzuimsoort,
                                          case((omgezet_by_peildatum, 1), else_=0)))
     direct, signalen = Counter(), Counter()
     for (gm, k, soort, vsoort, omgezet), n in intake.items():
@@ -513,25 +576,22 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
     # the chosen route; details.gekozen_route says the same): read from the index, not JSON.
     gekozen = AuditEvent.to_state
     chosen = _audit_flow(g, whole_year, VERZUIM, ("kies_route", "verwijs_door"),
-                         by=(gekozen, AuditEvent.event))
+                         by=(gekozen, AuditEvent.event), case_by=("tegen",))
     routes = {route: {"totaal": 0, "waarvan_doorverwezen": 0} for route in ROUTES}
-    for (_, _, route, event), n in chosen.items():
+    tegen = {"ouders": 0, "jongere": 0}
+    for (_, _, route, event, wie), n in chosen.items():
         if route in routes:
             routes[route]["totaal"] += n
             if event == "verwijs_door":
                 routes[route]["waarvan_doorverwezen"] += n
+        if route == "proces_verbaal":
+            tegen[wie if wie in tegen else "ouders"] += n
 
     out_of_halt = _audit_flow(g, whole_year, VERZUIM, tuple(HALT_AFLOOP),
                               where=(AuditEvent.from_state == "halt",), by=(AuditEvent.event,))
     halt = {label: 0 for label in HALT_AFLOOP.values()}
     for (_, _, event), n in out_of_halt.items():
         halt[HALT_AFLOOP[event]] += n
-
-    pv = _audit_flow(g, whole_year, VERZUIM, ("kies_route", "verwijs_door"),
-                     where=(gekozen == "proces_verbaal",), by=(_data("tegen"),))
-    tegen = {"ouders": 0, "jongere": 0}
-    for (_, _, wie), n in pv.items():
-        tegen[wie if wie in tegen else "ouders"] += n
 
     return {
         "meldingen": {
@@ -599,15 +659,15 @@ def swv_overzicht(swv_id: int, van: date, tot: date, *, today: date | None = Non
     today = today or date.today()
     swv = _swv(swv_id)
     tot = _check_range(van, tot, today)
+    _without_jit()
     quarters = quarters_between(van, tot)
     gemeenten = list(db.session.scalars(
         select(Organisation).join(swv_gemeenten, swv_gemeenten.c.gemeente_id == Organisation.id)
         .where(swv_gemeenten.c.swv_id == swv.id).order_by(Organisation.naam)))
     ids = [gm.id for gm in gemeenten]
 
-    at_intake = _data("oorspronkelijke_soort")
     new = _audit_flow(ids, quarters, V5A, ("geef_verklaring",), where=_VRIJGESTELD)
-    intake = _intake_flow(ids, quarters, by=(at_intake,))  # one pass, split afterwards
+    intake = _intake_flow(ids, quarters, by=(Case.oorspronkelijke_soort,))  # one pass, split afterwards
     converted = _audit_flow(ids, quarters, VERZUIM, ("escaleer_naar_melding",))
     meldingen, signalen = Counter(converted), Counter()
     for (gm, k, soort), n in intake.items():
