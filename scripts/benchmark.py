@@ -1,6 +1,6 @@
 """Time the queries that must stay fast at size, on the database of CASEWORK_DATABASE_URL.
 
-    CASEWORK_DATABASE_URL=... .venv/bin/python scripts/benchmark.py [--runs 5] [--label SQLite]
+    CASEWORK_DATABASE_URL=... .venv/bin/python scripts/benchmark.py [--runs 5] [--label SQLite] [--cold]
 
 Expects synthetic data (flask --app casework generate). Measures, for the synthetic gemeente
 with the most cases and its leerplichtambtenaar:
@@ -12,7 +12,10 @@ with the most cases and its leerplichtambtenaar:
 - the web pages as a user opens them (session, templates, charts): the leerplichttelling and its
   .xlsx, the work list, the DUO status export as .xlsx, and the SWV's regional view.
 Each is run once to warm the cache (reported as "eerste"), then --runs times; the median of
-those runs is the figure. The API calls go through the whole Flask stack (test client, bearer
+those runs is the figure. --cold (Linux, as root) empties the operating system's page cache
+before each first run, so "eerste" is what a user gets after a pause in which the machine used
+its memory for other things (PostgreSQL's own shared buffers stay: restart the server before
+the command for a fully cold first report). The API calls go through the whole Flask stack (test client, bearer
 token), not over a socket.
 """
 from __future__ import annotations
@@ -51,8 +54,19 @@ def cpu_model() -> str:
     return platform.machine()
 
 
+COLD = False
+
+
+def drop_page_cache() -> None:
+    """Write out and drop the operating system's page cache (Linux, root only)."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
 def timed(fn, runs: int) -> tuple[float, float, object]:
     """(first run, median of the next `runs`) in seconds, and the last result."""
+    if COLD:
+        drop_page_cache()
     start = time.perf_counter()
     result = fn()
     first = time.perf_counter() - start
@@ -70,7 +84,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--label", default="")
+    parser.add_argument("--cold", action="store_true",
+                        help="empty the page cache before each first run (Linux, as root)")
     args = parser.parse_args()
+    if args.cold:
+        global COLD
+        try:
+            drop_page_cache()
+        except OSError as exc:
+            parser.error(f"--cold needs root on Linux ({exc})")
+        COLD = True
 
     app = create_app()
     from casework.services import duo, reports

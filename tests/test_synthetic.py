@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from casework.extensions import db
 from casework.models import AuditEvent, Case, Child, Letter, Organisation, User
+from casework.models.case import REPORT_FACTS, report_facts
 from casework.services.audit import verify_chains
 from casework.services.cases import commit, fire
 from casework.synthetic import (
@@ -103,6 +104,16 @@ def test_audit_chains_are_valid_and_match_the_cases(generated):
         assert last_state[case.id] == case.state
     first_events = set(db.session.scalars(select(AuditEvent.event).where(AuditEvent.seq == 1)))
     assert first_events == {"dien_in"}
+
+
+def test_report_columns_are_the_case_data(generated):
+    """The generator writes the report columns as every step does: copies of the data."""
+    seen = Counter()
+    for case in synthetic_cases():
+        columns = {key: getattr(case, key) for key in REPORT_FACTS}
+        assert columns == report_facts(case.data), case.reference
+        seen.update(key for key, value in columns.items() if value is not None)
+    assert set(seen) == set(REPORT_FACTS)
 
 
 def test_due_dates_are_the_workflows_own(generated, app):
