@@ -158,11 +158,12 @@ def _grouped(columns: list[ColumnElement], where: list, *, select_from) -> dict[
 
 def _audit_flow(gemeenten: list[int], periods: list[Period], case_type: str,
                 events: tuple[str, ...], *, where: tuple = (), by: tuple = (),
-                case_by: tuple[str, ...] = (), earlier: str | None = None) -> dict[tuple, int]:
+                case_by: tuple[str, ...] = (), case_where: tuple = (),
+                earlier: str | None = None) -> dict[tuple, int]:
     """Audit rows of these events per (gemeente, period index, *by, *case_by[, earlier]) — what
     happened when. where, by: expressions of the audit row; case_by: names of columns of its
-    case; earlier: an event name, adding 1 when the same case had that event before the row
-    (lower seq), else 0.
+    case (None for a case outside case_where: fewer case rows to sort); earlier: an event name,
+    adding 1 when the same case had that event before the row (lower seq), else 0.
 
     Per gemeente, the audit rows come from ix_audit_events_report, narrowed to the gemeente's
     cases by a semi-join on ix_cases_report ("case_id + 0": tested against the list, not looked
@@ -175,7 +176,7 @@ def _audit_flow(gemeenten: list[int], periods: list[Period], case_type: str,
     counts: Counter = Counter()
     for gemeente in gemeenten:
         counts.update(_audit_flow_of(gemeente, periods, case_type, events, where=where, by=by,
-                                     case_by=case_by, earlier=earlier))
+                                     case_by=case_by, case_where=case_where, earlier=earlier))
     return dict(counts)
 
 
@@ -190,7 +191,7 @@ def _none(type_) -> ColumnElement:
 
 def _audit_flow_of(gemeente: int, periods: list[Period], case_type: str,
                    events: tuple[str, ...], *, where: tuple, by: tuple, case_by: tuple[str, ...],
-                   earlier: str | None) -> Counter:
+                   case_where: tuple, earlier: str | None) -> Counter:
     mine = _of_gemeente(gemeente, case_type)
     keys = [_bucket(AuditEvent.at, periods), *by]
     conditions = [AuditEvent.event.in_(events), _within(AuditEvent.at, periods), *where, mine]
@@ -205,7 +206,7 @@ def _audit_flow_of(gemeente: int, periods: list[Period], case_type: str,
                *(_none(c.type).label(c.key) for c in columns)).where(*conditions)]
     if columns:
         parts.append(select(Case.id, literal(0), _none(Integer()), *key_nulls, *columns)
-                     .where(Case.gemeente_id == gemeente, Case.type == case_type))
+                     .where(Case.gemeente_id == gemeente, Case.type == case_type, *case_where))
     if earlier is not None:
         parts.append(select(AuditEvent.case_id, literal(2), AuditEvent.seq, *key_nulls,
                             *(_none(c.type) for c in columns))
@@ -542,7 +543,7 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
     - processen_verbaal: route proces_verbaal chosen in the year, by case.data tegen.
     """
     converted = _audit_flow(g, months, VERZUIM, ("escaleer_naar_melding",),
-                            case_by=("verzuimsoort",))
+                            case_by=("verzuimsoort",), case_where=(Case.omgezet_op.is_not(None),))
     omgezet_by_peildatum = and_(Case.omgezet_op.is_not(None), Case.omgezet_op <= peildatum)
     # Meldingen and signalen received: one pass over the year's cases, split afterwards.
     intake = _intake_flow(g, months, by=(Case.oorspronkelijke_soort, Case.verzuimsoort,
@@ -576,16 +577,20 @@ def _verzuim(g: list[int], year: Period, months: list[Period], peildatum: date) 
     # the chosen route; details.gekozen_route says the same): read from the index, not JSON.
     gekozen = AuditEvent.to_state
     chosen = _audit_flow(g, whole_year, VERZUIM, ("kies_route", "verwijs_door"),
-                         by=(gekozen, AuditEvent.event), case_by=("tegen",))
+                         by=(gekozen, AuditEvent.event))
     routes = {route: {"totaal": 0, "waarvan_doorverwezen": 0} for route in ROUTES}
-    tegen = {"ouders": 0, "jongere": 0}
-    for (_, _, route, event, wie), n in chosen.items():
+    for (_, _, route, event), n in chosen.items():
         if route in routes:
             routes[route]["totaal"] += n
             if event == "verwijs_door":
                 routes[route]["waarvan_doorverwezen"] += n
-        if route == "proces_verbaal":
-            tegen[wie if wie in tegen else "ouders"] += n
+
+    pv = _audit_flow(g, whole_year, VERZUIM, ("kies_route", "verwijs_door"),
+                     where=(gekozen == "proces_verbaal",), case_by=("tegen",),
+                     case_where=(Case.tegen.is_not(None),))
+    tegen = {"ouders": 0, "jongere": 0}
+    for (_, _, wie), n in pv.items():
+        tegen[wie if wie in tegen else "ouders"] += n
 
     out_of_halt = _audit_flow(g, whole_year, VERZUIM, tuple(HALT_AFLOOP),
                               where=(AuditEvent.from_state == "halt",), by=(AuditEvent.event,))
