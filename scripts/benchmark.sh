@@ -5,7 +5,7 @@
 #   ./scripts/benchmark.sh [CASES]            default 1000000
 # BENCHMARK_SEED (default 1), BENCHMARK_RUNS (default 5), BENCHMARK_SKIP_SQLITE=1,
 # BENCHMARK_SKIP_PG=1, BENCHMARK_DIR (where the SQLite file goes; default a temp dir that is
-# removed afterwards). Not part of the test suite: a million cases take a while and ~6 GB disk.
+# removed afterwards), BENCHMARK_COLD=1 (as root: empty the page cache before each first run). Not part of the test suite: a million cases take a while and ~6 GB disk.
 set -euo pipefail
 # shellcheck source=scripts/_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
@@ -35,7 +35,8 @@ run_benchmark() { # run_benchmark LABEL DATABASE_URL
     "${FLASK[@]}" generate --cases "$CASES" --seed "$SEED"
     log "$label: generated in $((SECONDS - started)) s (wall clock, including ANALYZE)"
     log "$label: timing the queries"
-    "$VENV/bin/python" scripts/benchmark.py --runs "$RUNS" --label "$label"
+    "$VENV/bin/python" scripts/benchmark.py --runs "$RUNS" --label "$label" \
+        ${BENCHMARK_COLD:+--cold}
     unset CASEWORK_DATABASE_URL
 }
 
