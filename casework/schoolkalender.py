@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from .extensions import db
 from .formatting import format_datum
@@ -81,17 +81,20 @@ class Telling:
 
 def vakanties(school_id: int | None, start: date, end: date) -> list[Vakantie]:
     """The holidays of a school that touch [start, end] (see the module text for the rules)."""
-    conditions = [Schoolvakantie.school_id.is_(None)]
+    in_period = and_(Schoolvakantie.begin <= end, Schoolvakantie.eind >= start)
+    # Regional rows of the period, and all of the school's own rows (few): an own row outside the
+    # period may still replace a regional row inside it (a herfstvakantie moved a week).
+    conditions = [and_(Schoolvakantie.school_id.is_(None), in_period)]
     if school_id:
         conditions.append(Schoolvakantie.school_id == school_id)
     # Called from guards, mid-event: an autoflush would write the half-made case.
     with db.session.no_autoflush:
         school = db.session.get(Organisation, school_id) if school_id else None
-        rows = db.session.scalars(select(Schoolvakantie).where(
-            Schoolvakantie.begin <= end, Schoolvakantie.eind >= start, or_(*conditions))).all()
+        rows = db.session.scalars(select(Schoolvakantie).where(or_(*conditions))).all()
     regio = school.vakantieregio if school is not None else None
-    own = [r for r in rows if r.school_id is not None]
-    replaced = {(r.schooljaar, r.naam) for r in own}
+    own_all = [r for r in rows if r.school_id is not None]
+    replaced = {(r.schooljaar, r.naam) for r in own_all}
+    own = [r for r in own_all if r.begin <= end and r.eind >= start]
     regional = [r for r in rows if r.school_id is None and (r.schooljaar, r.naam) not in replaced]
     if regio in VAKANTIEREGIOS:
         found = [Vakantie(r.naam, r.begin, r.eind) for r in regional if r.regio == regio]

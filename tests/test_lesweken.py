@@ -1,0 +1,221 @@
+"""Lesweken (art. 21a: "vier opeenvolgende lesweken"): the school-holiday calendar per region and
+per school, and every "within 4 weeks" check of verzuim that counts with it — a melding, a
+signaal, an escalation and the DUO import.
+
+Fixed dates in the shipped school year 2026-2027: herfstvakantie noord 10-18 October 2026,
+midden and zuid 17-25 October 2026; kerstvakantie 19 December 2026 - 3 January 2027 (everywhere).
+The demo schools are in region midden. Guards compare periods with today: today is fixed to
+3 December 2026.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from factories_verzuim import make_pupil
+from sqlalchemy import select
+from test_api_support import api_fixture  # noqa: F401  (the api fixture)
+from test_duo import csv_file, row, run_import
+
+from casework import schoolkalender
+from casework.extensions import db
+from casework.models import Case, Organisation, Schoolvakantie
+from casework.services import cases as case_service
+from casework.services.cases import commit
+
+TODAY = date(2026, 12, 3)
+D = date
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(monkeypatch):
+    monkeypatch.setattr(case_service, "_today", lambda: TODAY)
+
+
+def school(demo, regio: str | None, code: str) -> Organisation:
+    org = Organisation(kind="school", code=code, naam=f"School {code}", gemeente_id=demo.voorbeeldstad.id,
+                       vakantieregio=regio)
+    db.session.add(org)
+    commit()
+    return org
+
+
+# ------------------------------------------------------------------ the shipped calendar
+
+
+def test_the_shipped_calendar_holds_both_school_years_for_every_region(app_ctx):
+    rows = db.session.scalars(select(Schoolvakantie).where(Schoolvakantie.school_id.is_(None))).all()
+    per_jaar = {(r.schooljaar, r.regio) for r in rows}
+    assert {(j, r) for j in ("2026-2027", "2027-2028") for r in ("noord", "midden", "zuid")} <= per_jaar
+    herfst = {r.regio: (r.begin, r.eind) for r in rows if (r.schooljaar, r.naam) == ("2026-2027", "herfst")}
+    assert herfst == {"noord": (D(2026, 10, 10), D(2026, 10, 18)),
+                      "midden": (D(2026, 10, 17), D(2026, 10, 25)),
+                      "zuid": (D(2026, 10, 17), D(2026, 10, 25))}
+    zomer = {r.regio: r.begin for r in rows if (r.schooljaar, r.naam) == ("2027-2028", "zomer")}
+    assert zomer == {"noord": D(2028, 7, 15), "midden": D(2028, 7, 8), "zuid": D(2028, 7, 22)}
+
+
+def test_the_demo_schools_are_in_region_midden(demo):
+    assert db.session.get(Organisation, demo.sam.school_id).vakantieregio == "midden"
+    assert db.session.get(Organisation, demo.noor.school_id).vakantieregio == "midden"
+
+
+# ------------------------------------------------------------------ counting
+
+
+def test_a_herfstvakantie_week_is_skipped(demo):
+    midden = demo.sam.school_id
+    # 5 October to 6 November 2026: five calendar weeks, the third is the herfstvakantie.
+    telling = schoolkalender.telling(midden, D(2026, 10, 5), D(2026, 11, 6))
+    assert telling.lesweken == 4 and telling.binnen_vier
+    assert [(v.naam, v.begin) for v in telling.overgeslagen] == [("herfst", D(2026, 10, 17))]
+    assert schoolkalender.binnen_vier_lesweken(midden, D(2026, 10, 5), D(2026, 11, 6))
+    # One week more is five lesweken.
+    assert schoolkalender.lesweken_in(midden, D(2026, 9, 28), D(2026, 11, 6)) == 5
+    assert not schoolkalender.binnen_vier_lesweken(midden, D(2026, 9, 28), D(2026, 11, 6))
+
+
+def test_the_kerstvakantie_skips_two_weeks(demo):
+    midden = demo.sam.school_id
+    # 14 December 2026 to 22 January 2027: six calendar weeks, two of them kerstvakantie.
+    assert schoolkalender.lesweken_in(midden, D(2026, 12, 14), D(2027, 1, 22)) == 4
+    assert schoolkalender.binnen_vier_lesweken(midden, D(2026, 12, 14), D(2027, 1, 22))
+    assert schoolkalender.lesweken_in(midden, D(2026, 12, 7), D(2027, 1, 22)) == 5
+    assert not schoolkalender.binnen_vier_lesweken(midden, D(2026, 12, 7), D(2027, 1, 22))
+
+
+def test_the_region_decides_which_week_is_skipped(demo):
+    noord, zuid = school(demo, "noord", "TN01"), school(demo, "zuid", "TZ01")
+    # 14 September to 16 October 2026: five calendar weeks; the last is noord's herfstvakantie.
+    assert schoolkalender.lesweken_in(noord.id, D(2026, 9, 14), D(2026, 10, 16)) == 4
+    assert schoolkalender.lesweken_in(zuid.id, D(2026, 9, 14), D(2026, 10, 16)) == 5
+    assert schoolkalender.binnen_vier_lesweken(noord.id, D(2026, 9, 14), D(2026, 10, 16))
+    assert not schoolkalender.binnen_vier_lesweken(zuid.id, D(2026, 9, 14), D(2026, 10, 16))
+    # The week after: zuid is free, noord is at school.
+    assert schoolkalender.lesweken_in(noord.id, D(2026, 10, 19), D(2026, 10, 23)) == 1
+    assert schoolkalender.lesweken_in(zuid.id, D(2026, 10, 19), D(2026, 10, 23)) == 0
+
+
+def test_a_school_deviation_replaces_a_holiday_of_the_same_name_and_adds_another(demo):
+    eigen = school(demo, "midden", "TE01")
+    db.session.add_all([
+        # This school takes its herfstvakantie a week earlier than midden ...
+        Schoolvakantie(schooljaar="2026-2027", naam="herfst", school_id=eigen.id,
+                       begin=D(2026, 10, 10), eind=D(2026, 10, 18)),
+        # ... and has a week of its own in November.
+        Schoolvakantie(schooljaar="2026-2027", naam="projectweek", school_id=eigen.id,
+                       begin=D(2026, 11, 2), eind=D(2026, 11, 6)),
+    ])
+    commit()
+    assert schoolkalender.lesweken_in(eigen.id, D(2026, 10, 12), D(2026, 10, 16)) == 0
+    assert schoolkalender.lesweken_in(eigen.id, D(2026, 10, 19), D(2026, 10, 23)) == 1  # not replaced: 0
+    assert schoolkalender.lesweken_in(eigen.id, D(2026, 11, 2), D(2026, 11, 6)) == 0
+    # The regional calendar of another midden school is unchanged.
+    other = demo.sam.school_id
+    assert schoolkalender.lesweken_in(other, D(2026, 10, 12), D(2026, 10, 16)) == 1
+    assert schoolkalender.lesweken_in(other, D(2026, 10, 19), D(2026, 10, 23)) == 0
+    telling = schoolkalender.telling(eigen.id, D(2026, 10, 5), D(2026, 11, 13))
+    assert telling.lesweken == 4
+    assert "de herfstvakantie van 10 oktober 2026 tot en met 18 oktober 2026" in telling.vakantie_tekst()
+    assert "de projectweek van 2 november 2026" in telling.vakantie_tekst()
+
+
+def test_outside_the_shipped_years_weeks_are_plain_weeks(demo):
+    midden = demo.sam.school_id
+    # October 2025: no rows for 2025-2026, so the herfstvakantie of 2025 is not known.
+    assert schoolkalender.lesweken_in(midden, D(2025, 10, 6), D(2025, 11, 7)) == 5
+    assert schoolkalender.telling(midden, D(2025, 10, 6), D(2025, 11, 7)).overgeslagen == []
+
+
+def test_a_school_without_region_has_only_the_holidays_of_every_region(demo):
+    geen = school(demo, None, "TG01")
+    # Herfstvakantie differs per region: not assumed.
+    assert schoolkalender.lesweken_in(geen.id, D(2026, 10, 5), D(2026, 11, 6)) == 5
+    # Kerstvakantie is the same everywhere: skipped.
+    assert schoolkalender.lesweken_in(geen.id, D(2026, 12, 14), D(2027, 1, 22)) == 4
+
+
+def test_four_weeks_from_a_thursday_are_four_lesweken():
+    # Thursday 5 November to Wednesday 2 December 2026: 28 days, as the calendar rule of before.
+    assert schoolkalender.binnen_vier_lesweken(None, D(2026, 11, 5), D(2026, 12, 2))
+    assert not schoolkalender.binnen_vier_lesweken(None, D(2026, 11, 5), D(2026, 12, 3))
+
+
+# ------------------------------------------------------------------ through the API
+
+
+def _melding(child_id: int, start: date, eind: date, uren: int = 16) -> dict:
+    return {"type": "verzuim", "child_id": child_id, "soort": "melding",
+            "verzuimsoort": "16_uur_4_weken", "uren": uren, "periode_start": start.isoformat(),
+            "periode_eind": eind.isoformat(), "omschrijving": "Mist veel lessen."}
+
+
+def _signaal(child_id: int, uren: int, start: date | None, eind: date | None) -> dict:
+    return {"type": "verzuim", "child_id": child_id, "soort": "signaal", "uren": uren,
+            "periode_start": start.isoformat() if start else None,
+            "periode_eind": eind.isoformat() if eind else None,
+            "omschrijving": "Vaak een uur weg.", "verzuimbeleid_situatie": "Structureel verzuim."}
+
+
+def _verzuim_cases() -> int:
+    return len(db.session.scalars(select(Case.id).where(Case.type == "verzuim")).all())
+
+
+def test_a_16_hour_melding_over_4_lesweken_around_the_herfstvakantie_is_accepted(api, demo):
+    created = api.ok(api.post("school", "/cases", _melding(demo.daan.id, D(2026, 10, 5), D(2026, 11, 6))), 201)
+    assert created["state"] == "ontvangen"
+
+
+def test_a_16_hour_melding_over_5_lesweken_is_refused_naming_the_weeks(api, demo):
+    before = _verzuim_cases()
+    response = api.post("school", "/cases", _melding(demo.daan.id, D(2026, 9, 28), D(2026, 11, 6)))
+    assert response.status_code == 422
+    [message] = response.get_json()["fields"]["periode_eind"]
+    assert "hoogstens 4 aaneengesloten lesweken" in message
+    assert "28 september 2026 tot en met 6 november 2026 zijn 5 lesweken" in message
+    assert "herfstvakantie van 17 oktober 2026 tot en met 25 oktober 2026 telt niet mee" in message
+    assert _verzuim_cases() == before
+
+
+def test_a_signaal_of_20_hours_over_10_weeks_is_a_signaal(api, demo):
+    body = _signaal(demo.daan.id, 20, D(2026, 9, 14), D(2026, 11, 27))
+    created = api.ok(api.post("school", "/cases", body), 201)
+    assert created["data"]["soort"] == "signaal"
+
+
+def test_a_signaal_of_16_hours_within_4_lesweken_is_a_melding(api, demo):
+    response = api.post("school", "/cases", _signaal(demo.daan.id, 16, D(2026, 11, 3), D(2026, 11, 28)))
+    assert response.status_code == 422
+    [message] = response.get_json()["fields"]["uren"]
+    assert message.startswith("16 uur of meer binnen 4 aaneengesloten lesweken "
+                              "(3 november 2026 tot en met 28 november 2026 zijn 4 lesweken)")
+    assert "is een verzuimmelding, geen signaal" in message
+    # Around the herfstvakantie five calendar weeks are four lesweken: a melding too.
+    response = api.post("school", "/cases", _signaal(demo.daan.id, 16, D(2026, 10, 5), D(2026, 11, 6)))
+    assert response.status_code == 422
+    assert "herfstvakantie" in response.get_json()["fields"]["uren"][0]
+    # Without a period the hours cannot be spread: a melding.
+    response = api.post("school", "/cases", _signaal(demo.daan.id, 16, None, None))
+    assert response.status_code == 422 and "Vul dan de periode in" in response.get_json()["fields"]["uren"][0]
+
+
+def test_escalation_counts_lesweken(api, demo):
+    signaal = api.ok(api.post("school", "/cases", _signaal(demo.daan.id, 10, D(2026, 11, 2), D(2026, 11, 27))), 201)
+    five = {"verzuimsoort": "16_uur_4_weken", "uren": 18, "periode_start": "2026-09-28",
+            "periode_eind": "2026-11-06"}
+    response = api.fire("school", signaal["id"], "escaleer_naar_melding", **five)
+    assert response.status_code == 422
+    assert "5 lesweken" in response.get_json()["fields"]["periode_eind"][0]
+    four = {**five, "periode_start": "2026-10-05"}
+    api.ok(api.fire("school", signaal["id"], "escaleer_naar_melding", **four))
+    case = db.session.get(Case, signaal["id"])
+    assert case.state == "in_onderzoek" and case.data["soort"] == "melding"
+
+
+def test_the_duo_import_counts_lesweken(demo):
+    four = run_import(demo, csv_file(row(uren="16", start="2026-10-05", eind="2026-11-06")), dry_run=True)
+    assert four.ok, [r.reason for r in four.rows]
+    five = run_import(demo, csv_file(row(uren="16", start="2026-09-28", eind="2026-11-06")), dry_run=True)
+    assert not five.ok
+    [only] = five.rows
+    assert "zijn 5 lesweken" in only.reason and "herfstvakantie" in only.reason
