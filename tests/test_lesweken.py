@@ -10,16 +10,17 @@ The demo schools are in region midden. Guards compare periods with today: today 
 from __future__ import annotations
 
 from datetime import date
+from html import unescape
 
 import pytest
 from factories_verzuim import make_pupil
-from sqlalchemy import select
+from sqlalchemy import func, select
 from test_api_support import api_fixture  # noqa: F401  (the api fixture)
 from test_duo import csv_file, row, run_import
 
 from casework import schoolkalender
 from casework.extensions import db
-from casework.models import Case, Organisation, Schoolvakantie
+from casework.models import AccessLog, Case, Organisation, Schoolvakantie
 from casework.services import cases as case_service
 from casework.services.cases import commit
 
@@ -219,3 +220,138 @@ def test_the_duo_import_counts_lesweken(demo):
     assert not five.ok
     [only] = five.rows
     assert "zijn 5 lesweken" in only.reason and "herfstvakantie" in only.reason
+
+
+# ------------------------------------------------------------------ the beheerder's page
+
+BEHEER = "beheer@voorbeeldstad.test"
+
+
+def login(client, email: str):
+    response = client.post("/inloggen", data={"email": email, "wachtwoord": "demo"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def page(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def _form(**extra) -> dict:
+    return {"schooljaar": "2026-2027", "geldt_voor": "regio:midden", "naam": "voorjaar",
+            "begin": "2027-02-13", "eind": "2027-02-21", **extra}
+
+
+def _logged(what: str) -> list[str]:
+    return [a.what for a in db.session.scalars(select(AccessLog).where(AccessLog.what.like(f"{what}%")))]
+
+
+def test_the_beheerder_lists_the_holidays_of_a_school_year_per_region(client, demo):
+    html = page(login(client, BEHEER).get("/beheer/schoolvakanties?schooljaar=2026-2027"))
+    assert "Schoolvakanties 2026-2027" in html
+    assert "Regio noord" in html and "Regio zuid" in html
+    assert "10 oktober 2026" in html and "17 oktober 2026" in html and "19 december 2026" in html
+    assert '<a href="/beheer/schoolvakanties" aria-current="page">Schoolvakanties</a>' in html  # navigation
+    # The region of the own gemeente's school; not the school of Buurdorp.
+    assert "Vakantieregio van Basisschool De Voorbeeld" in html
+    assert "Voorbeeld College" not in html
+
+
+def test_the_beheerder_adds_changes_and_deletes_a_regional_holiday(client, demo):
+    login(client, BEHEER)
+    midden = demo.sam.school_id
+    period = (D(2027, 2, 1), D(2027, 3, 5))  # five weeks; the voorjaarsvakantie is not shipped
+    assert schoolkalender.lesweken_in(midden, *period) == 5
+    response = client.post("/beheer/schoolvakanties/nieuw", data=_form())
+    assert response.status_code == 302
+    row = db.session.scalar(select(Schoolvakantie).where(Schoolvakantie.naam == "voorjaar",
+                                                         Schoolvakantie.schooljaar == "2026-2027"))
+    assert (row.regio, row.school_id, row.begin, row.eind) == ("midden", None, D(2027, 2, 13), D(2027, 2, 21))
+    assert schoolkalender.lesweken_in(midden, *period) == 4
+    assert "Gelukt: de voorjaarsvakantie 2026-2027 (regio midden) is toegevoegd" in page(client.get(response.location))
+
+    response = client.post(f"/beheer/schoolvakanties/{row.id}/wijzigen",
+                           data=_form(begin="2027-02-20", eind="2027-02-28"))
+    assert response.status_code == 302
+    assert (row.begin, row.eind) == (D(2027, 2, 20), D(2027, 2, 28))
+
+    confirm = client.get(f"/beheer/schoolvakanties/{row.id}/verwijderen")
+    assert confirm.status_code == 200 and "Vakantie verwijderen?" in page(confirm)
+    assert db.session.get(Schoolvakantie, row.id) is not None  # asking is not deleting
+    response = client.post(f"/beheer/schoolvakanties/{row.id}/verwijderen")
+    assert response.status_code == 302
+    assert db.session.get(Schoolvakantie, row.id) is None
+    assert schoolkalender.lesweken_in(midden, *period) == 5
+    assert len(_logged(f"schoolvakantie toegevoegd {row.id}")) == 1
+    assert len(_logged(f"schoolvakantie gewijzigd {row.id}")) == 1
+    assert len(_logged(f"schoolvakantie verwijderd {row.id}")) == 1
+
+
+def test_bad_input_gets_a_dutch_error_and_changes_nothing(client, demo):
+    login(client, BEHEER)
+    before = db.session.scalar(select(func.count()).select_from(Schoolvakantie))
+    cases = [
+        (_form(eind="2027-02-01"), "De laatste vrije dag ligt voor de eerste"),
+        (_form(begin="2028-02-13", eind="2028-02-21"),
+         "Een vakantie van schooljaar 2026-2027 valt tussen 1 augustus 2026 en 30 september 2027"),
+        (_form(naam="carnaval"), "Een vakantie van een regio heet herfst, kerst, voorjaar, mei of zomer"),
+        (_form(naam="herfst", begin="2026-10-17", eind="2026-10-25"), "staat er al voor deze regio"),
+        (_form(schooljaar="2026"), "bijvoorbeeld 2026-2027"),
+        (_form(geldt_voor=f"school:{demo.noor.school_id}"), "Kies een regio of een school van uw gemeente"),
+    ]
+    for data, message in cases:
+        response = client.post("/beheer/schoolvakanties/nieuw", data=data)
+        html = page(response)
+        assert response.status_code == 422, message
+        assert message in html and 'role="alert"' in html and 'aria-invalid="true"' in html
+    assert db.session.scalar(select(func.count()).select_from(Schoolvakantie)) == before
+
+
+def test_a_school_deviation_of_the_own_gemeente(client, demo):
+    login(client, BEHEER)
+    school_id = demo.sam.school_id
+    response = client.post("/beheer/schoolvakanties/nieuw", data=_form(
+        geldt_voor=f"school:{school_id}", naam="herfst", begin="2026-10-10", eind="2026-10-18"))
+    assert response.status_code == 302
+    assert schoolkalender.lesweken_in(school_id, D(2026, 10, 19), D(2026, 10, 23)) == 1
+    html = page(client.get("/beheer/schoolvakanties?schooljaar=2026-2027"))
+    assert "Afwijkingen van scholen in uw gemeente" in html and "10 oktober 2026" in html
+
+
+def test_another_gemeentes_school_is_404(client, demo):
+    college = demo.noor.school_id  # Voorbeeld College, Buurdorp
+    row = Schoolvakantie(schooljaar="2026-2027", naam="studieweek", school_id=college,
+                         begin=D(2026, 11, 2), eind=D(2026, 11, 6))
+    db.session.add(row)
+    commit()
+    login(client, BEHEER)
+    assert client.get(f"/beheer/schoolvakanties/{row.id}/wijzigen").status_code == 404
+    assert client.post(f"/beheer/schoolvakanties/{row.id}/verwijderen").status_code == 404
+    assert client.post(f"/beheer/scholen/{college}/vakantieregio",
+                       data={f"school{college}-vakantieregio": "zuid"}).status_code == 404
+    assert db.session.get(Schoolvakantie, row.id) is not None
+    assert db.session.get(Organisation, college).vakantieregio == "midden"
+    assert "studieweek" not in page(client.get("/beheer/schoolvakanties?schooljaar=2026-2027"))
+
+
+def test_the_beheerder_sets_a_schools_region(client, demo):
+    login(client, BEHEER)
+    school_id = demo.sam.school_id
+    response = client.post(f"/beheer/scholen/{school_id}/vakantieregio",
+                           data={f"school{school_id}-vakantieregio": "noord"})
+    assert response.status_code == 302
+    assert db.session.get(Organisation, school_id).vakantieregio == "noord"
+    response = client.post(f"/beheer/scholen/{school_id}/vakantieregio",
+                           data={f"school{school_id}-vakantieregio": "oost"})
+    assert response.status_code == 422 and "Kies noord, midden of zuid" in page(response)
+    assert db.session.get(Organisation, school_id).vakantieregio == "noord"
+    assert _logged("vakantieregio 99AA: noord")
+
+
+@pytest.mark.parametrize("email", ["leerplicht@voorbeeldstad.test", "school@devoorbeeld.test",
+                                   "ouder1@voorbeeld.test"])
+def test_only_the_beheerder_reaches_the_page(client, demo, email):
+    login(client, email)
+    assert client.get("/beheer/schoolvakanties").status_code == 403
+    assert client.post("/beheer/schoolvakanties/nieuw", data=_form()).status_code == 403
+    assert 'href="/beheer/schoolvakanties"' not in page(client.get("/", follow_redirects=True))
