@@ -10,6 +10,7 @@ from .user import ROLES, ApiToken, LoginFailure, User, new_session_nonce
 
 __all__ = [
     "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "Base", "Case",
-    "Child", "Letter", "LoginFailure", "MedicalNote", "Organisation", "Schoolvakantie", "User", "jgz_gemeenten",
+    "Child", "Letter", "LoginFailure", "MedicalNote", "Organisation", "Schoolvakantie", "User",
+    "jgz_gemeenten",
     "new_session_nonce", "parent_children", "swv_buren", "swv_gemeenten", "utcnow",
 ]
