@@ -355,3 +355,17 @@ def test_only_the_beheerder_reaches_the_page(client, demo, email):
     assert client.get("/beheer/schoolvakanties").status_code == 403
     assert client.post("/beheer/schoolvakanties/nieuw", data=_form()).status_code == 403
     assert 'href="/beheer/schoolvakanties"' not in page(client.get("/", follow_redirects=True))
+
+
+def test_melding_feiten_fouten_reads_the_facts_of_a_case(demo):
+    """The check of a fresh melding, callable on a case's stored facts (JJJJ-MM-DD text)."""
+    from casework.workflows.verzuim import melding_feiten_fouten
+
+    case = Case(type="verzuim", school_id=demo.daan.school_id)  # not added to the session
+    assert melding_feiten_fouten(case, "16_uur_4_weken", 16, "2026-10-05", "2026-11-06") == {}
+    fouten = melding_feiten_fouten(case, "16_uur_4_weken", 16, D(2026, 9, 28), D(2026, 11, 6))
+    assert list(fouten) == ["periode_eind"] and "zijn 5 lesweken" in fouten["periode_eind"]
+    assert list(melding_feiten_fouten(case, "16_uur_4_weken", 15, "2026-10-05", "2026-11-06")) == ["uren"]
+    assert melding_feiten_fouten(case, "overig", 2, "2026-09-01", "2026-11-27") == {}
+    assert set(melding_feiten_fouten(case, None, None, None, None)) == {
+        "verzuimsoort", "uren", "periode_start", "periode_eind"}

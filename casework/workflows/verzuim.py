@@ -202,9 +202,14 @@ def melding_feiten_fouten(case, verzuimsoort, uren, periode_start, periode_eind)
     """What is wrong with these facts as a fresh verzuimmelding (field -> Dutch message; empty
     when they would be accepted): a verzuimsoort, hours and a period; for '16 uur in 4 weken'
     16 hours or more within at most 4 aaneengesloten lesweken of the pupil's school (art. 21a:
-    holiday weeks do not count, see casework/schoolkalender.py)."""
+    holiday weeks do not count, see casework/schoolkalender.py). Dates may be given as dates or
+    as the JJJJ-MM-DD text that case.data keeps."""
     from casework import schoolkalender
 
+    if isinstance(periode_start, str):
+        periode_start = date.fromisoformat(periode_start)
+    if isinstance(periode_eind, str):
+        periode_eind = date.fromisoformat(periode_eind)
     errors: dict[str, str] = {}
     if verzuimsoort is None:
         errors["verzuimsoort"] = "Kies de soort verzuim van de melding."
