@@ -87,6 +87,8 @@ def load_demo() -> str:
     voorbeeldstad, buurdorp = orgs["GM9001"], orgs["GM9002"]
     orgs["99AA"].gemeente_id = voorbeeldstad.id
     orgs["99BB"].gemeente_id = buurdorp.id
+    for school in ("99AA", "99BB"):  # region midden, unless the beheerder chose another since
+        orgs[school].vakantieregio = orgs[school].vakantieregio or "midden"
     orgs["SWV9001"].gemeenten = [voorbeeldstad, buurdorp]
     orgs["SWV9001"].buren = [orgs["SWV9002"]]
     orgs["SWV9002"].buren = [orgs["SWV9001"]]

@@ -372,6 +372,38 @@ def organisations_query(kind: str | None) -> Select:
     return q.where(Organisation.kind == kind) if kind else q
 
 
+# ------------------------------------------------------------------ school holidays (beheerder)
+
+
+def beheer_scholen_query(user: User) -> Select:
+    """The schools whose holidays and region this beheerder keeps: those of its own gemeente."""
+    if user.role != "beheerder":
+        return select(Organisation).where(false())
+    return select(Organisation).where(Organisation.kind == "school",
+                                      Organisation.gemeente_id.in_(gemeente_ids(user))
+                                      ).order_by(Organisation.naam)
+
+
+def get_beheer_school(user: User, school_id: int) -> Organisation:
+    school = db.session.scalar(beheer_scholen_query(user).where(Organisation.id == school_id))
+    if school is None:
+        raise NotFound("Deze school is niet gevonden.")
+    return school
+
+
+def get_schoolvakantie_for(user: User, vakantie_id: int):
+    """A regional row (shared by every gemeente), or a deviation of a school of the beheerder's
+    own gemeente; anything else is a 404."""
+    from .models import Schoolvakantie
+
+    row = db.session.get(Schoolvakantie, vakantie_id) if user.role == "beheerder" else None
+    if row is not None and row.school_id is not None:
+        get_beheer_school(user, row.school_id)
+    if row is None:
+        raise NotFound("Deze vakantie is niet gevonden.")
+    return row
+
+
 # ------------------------------------------------------------------ reports
 
 
@@ -445,6 +477,11 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.letter_pdf": _CASE_ROLES | {"school"},
     "web.children": frozenset({"ouder", "leerplichtambtenaar", "school"}),
     "web.audit": frozenset({"beheerder"}),
+    "web.schoolvakanties": frozenset({"beheerder"}),
+    "web.schoolvakantie_nieuw": frozenset({"beheerder"}),
+    "web.schoolvakantie_wijzig": frozenset({"beheerder"}),
+    "web.schoolvakantie_verwijder": frozenset({"beheerder"}),
+    "web.school_vakantieregio": frozenset({"beheerder"}),
     "web.duo_import": _LPA,
     "web.duo_export": _LPA,
     "web.duo_vrijstellingen": _LPA,

@@ -52,6 +52,7 @@ from .models import (
     parent_children, swv_buren, swv_gemeenten,
 )
 from .models.case import report_facts
+from .models.organisation import VAKANTIEREGIOS
 from .services.audit import GENESIS, digest, row_hash
 from .workflows import verzuim, vrijstelling
 from .workflows.base import add_months, age_on
@@ -401,7 +402,10 @@ class _Generator:
             "telefoon": f"0{self.rng.randint(10, 99)} {self.rng.randint(100, 999)} "
                         f"{self.rng.randint(1000, 9999)}",
             "email": f"info.{slug}@{EMAIL_DOMAIN}", "max_herbeoordeling_maanden": None,
-            "gemeente_id": gemeente_id})
+            "gemeente_id": gemeente_id,
+            # A school's holiday region, the same for every school of its gemeente (no draw:
+            # the random series stays as it was).
+            "vakantieregio": VAKANTIEREGIOS[gemeente_id % 3] if kind == "school" else None})
         self.report.organisations += 1
         return org_id
 

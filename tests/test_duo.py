@@ -154,7 +154,7 @@ def test_no_full_bsn_in_the_report(demo):
     (row(eind="2026/01/30"), "voorbeeldstad", "De datum '2026/01/30' bij het einde van de periode is ongeldig"),
     (row(start=""), "voorbeeldstad", "Vul het begin van de periode in"),
     (row(eind=(TODAY + timedelta(days=3)).isoformat()), "voorbeeldstad", "De periode kan niet in de toekomst liggen"),
-    (row(start=(TODAY - timedelta(days=60)).isoformat()), "voorbeeldstad", "hoogstens 4 weken"),
+    (row(start=(TODAY - timedelta(days=60)).isoformat()), "voorbeeldstad", "hoogstens 4 aaneengesloten lesweken"),
     (row(SAM) + ";extra", "voorbeeldstad", "Deze regel heeft 8 kolommen, de kopregel 7"),
     (f"{SAM};99AA", "voorbeeldstad", "Deze regel heeft 2 kolommen, de kopregel 7"),
 ])

@@ -60,7 +60,11 @@ def _case_response(user: User, case: Case, status: int = 200):
 @doc(summary="Zaak openen (kennisgeving)", tag="cases", body=create_case_body,
      response=CaseOut, status=201, errors=(400, 409, 422),
      description="Een tweede kennisgeving voor een kind met een open zaak geeft 409 met "
-                 "`open_case_id` en `open_case_reference`.")
+                 "`open_case_id` en `open_case_reference`. Verzuim telt in lesweken: weken "
+                 "waarin de school van de leerling vakantie heeft tellen niet mee. Een melding "
+                 "`16_uur_4_weken` gaat over hoogstens 4 aaneengesloten lesweken (anders 422 op "
+                 "`periode_eind`); een signaal van 16 uur of meer binnen 4 lesweken, of zonder "
+                 "periode, is een melding (422 op `uren`).")
 def create_case():
     user = current_user()
     body = json_body()

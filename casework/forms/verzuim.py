@@ -87,7 +87,7 @@ class VerzuimForm(BaseForm):
         "uren": "Alleen verzuim zonder geldige reden. Ziekte en verlof tellen niet mee.",
         "keer_te_laat": "Niet verplicht. Vul dit in als de leerling vaak te laat komt.",
         "periode_start": "De periode waarin het verzuim viel. Bij een melding '16 uur in 4 weken' "
-                         "hoogstens 4 schoolweken.",
+                         "hoogstens 4 lesweken; weken van de schoolvakantie tellen niet mee.",
         "omschrijving": "Kort en feitelijk: wat ziet de school, en wat heeft de school al gedaan?",
         "verzuimbeleid_situatie": "Verplicht bij een signaal. Bijvoorbeeld: 'Structureel te laat in "
                                   "het eerste lesuur'.",

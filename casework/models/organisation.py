@@ -6,6 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Base
 
 ORGANISATION_KINDS = ("gemeente", "swv", "school", "jgz")
+VAKANTIEREGIOS = ("noord", "midden", "zuid")
 
 swv_gemeenten = Table(
     "swv_gemeenten",
@@ -35,6 +36,7 @@ class Organisation(Base):
     __table_args__ = (
         CheckConstraint(f"kind IN {ORGANISATION_KINDS!r}", name="kind"),
         CheckConstraint("kind = 'school' OR gemeente_id IS NULL", name="gemeente_only_school"),
+        CheckConstraint(f"vakantieregio IN {VAKANTIEREGIOS!r}", name="vakantieregio"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -49,6 +51,8 @@ class Organisation(Base):
     max_herbeoordeling_maanden: Mapped[int | None] = mapped_column(Integer)
     # school: the gemeente it stands in
     gemeente_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # school: its region for the school holidays (schoolkalender.py); NULL = not known
+    vakantieregio: Mapped[str | None] = mapped_column(String(8))
 
     gemeenten: Mapped[list[Organisation]] = relationship(
         secondary=swv_gemeenten,

@@ -70,13 +70,14 @@ def _nav_items(user) -> list[tuple[str, str]]:
         return [("web.children", "Mijn kinderen"), ("web.cases", "Zaken"),
                 ("web.new_kennisgeving", "Beroep doen op vrijstelling")]
     if role == "beheerder":
-        return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling")]
+        return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling"),
+                ("web.schoolvakanties", "Schoolvakanties")]
     return []
 
 
 def register_views(app: Flask) -> None:
     from . import auth as auth_views
-    from . import duo, reports, web  # noqa: F401  duo and reports add their pages to web.bp
+    from . import beheer, duo, reports, web  # noqa: F401  they add their pages to web.bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(web.bp)

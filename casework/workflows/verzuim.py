@@ -134,6 +134,7 @@ class SluitAf(Payload):
 # ---------------------------------------------------------------- rules
 
 def within_four_weeks(start: date | None, end: date | None) -> bool:
+    """Calendar days only; the guards count lesweken (melding_feiten_fouten, schoolkalender.py)."""
     return start is not None and end is not None and (end - start).days < DREMPEL_DAGEN
 
 
@@ -190,6 +191,72 @@ def _guard_child(ctx: GuardContext):
     return None
 
 
+def _school_van(case) -> int | None:
+    """The school whose holidays count: the case's, or the pupil's before dien_in sets it."""
+    if case.school_id:
+        return case.school_id
+    return case.child.school_id if case.child is not None else None
+
+
+def melding_feiten_fouten(case, verzuimsoort, uren, periode_start, periode_eind) -> dict[str, str]:
+    """What is wrong with these facts as a fresh verzuimmelding (field -> Dutch message; empty
+    when they would be accepted): a verzuimsoort, hours and a period; for '16 uur in 4 weken'
+    16 hours or more within at most 4 aaneengesloten lesweken of the pupil's school (art. 21a:
+    holiday weeks do not count, see casework/schoolkalender.py). Dates may be given as dates or
+    as the JJJJ-MM-DD text that case.data keeps."""
+    from casework import schoolkalender
+
+    if isinstance(periode_start, str):
+        periode_start = date.fromisoformat(periode_start)
+    if isinstance(periode_eind, str):
+        periode_eind = date.fromisoformat(periode_eind)
+    errors: dict[str, str] = {}
+    if verzuimsoort is None:
+        errors["verzuimsoort"] = "Kies de soort verzuim van de melding."
+    if uren is None:
+        errors["uren"] = "Vul het aantal uren ongeoorloofd verzuim in."
+    if periode_start is None:
+        errors["periode_start"] = "Vul het begin van de periode in."
+    if periode_eind is None:
+        errors["periode_eind"] = "Vul het einde van de periode in."
+    elif periode_start is not None and periode_eind < periode_start:
+        errors["periode_eind"] = "Het einde van de periode ligt voor het begin."
+    if verzuimsoort != "16_uur_4_weken":
+        return errors
+    if uren is not None and uren < DREMPEL_UREN:
+        errors["uren"] = ("Een melding '16 uur in 4 weken' gaat over 16 uur of meer. "
+                          "Is het verzuim onder de 16 uur, dan is het een signaal.")
+    if periode_start and periode_eind and "periode_eind" not in errors:
+        telling = schoolkalender.telling(_school_van(case), periode_start, periode_eind)
+        if not telling.binnen_vier:
+            vakantie = telling.vakantie_tekst()
+            errors["periode_eind"] = (
+                "De periode van een melding '16 uur in 4 weken' is hoogstens 4 aaneengesloten "
+                f"lesweken. {telling.periode_tekst()}"
+                + (f" ({vakantie})." if vakantie else ".")
+                + " Kies een kortere periode, of een andere soort verzuim.")
+    return errors
+
+
+def _signaal_is_melding(case, uren, periode_start, periode_eind) -> str | None:
+    """A signaal of 16 hours or more within 4 lesweken (or without a period) is a melding."""
+    from casework import schoolkalender
+
+    if uren is None or uren < DREMPEL_UREN:
+        return None
+    if periode_start is None or periode_eind is None or periode_eind < periode_start:
+        return ("16 uur of meer ongeoorloofd verzuim binnen 4 aaneengesloten lesweken is een "
+                "verzuimmelding, geen signaal. Doe een melding. Zijn de uren verspreid over meer "
+                "dan 4 lesweken? Vul dan de periode in.")
+    telling = schoolkalender.telling(_school_van(case), periode_start, periode_eind)
+    if not telling.binnen_vier:
+        return None
+    vakantie = telling.vakantie_tekst()
+    return (f"16 uur of meer binnen 4 aaneengesloten lesweken ({telling.periode_tekst()}"
+            + (f"; {vakantie}" if vakantie else "") + ") is een verzuimmelding, geen signaal. "
+            "Doe een melding.")
+
+
 def _guard_dien_in(ctx: GuardContext):
     p = ctx.payload
     errors: dict[str, str] = {}
@@ -203,23 +270,13 @@ def _guard_dien_in(ctx: GuardContext):
                 "Noem de situatie uit het verzuimbeleid van de school waar dit signaal onder valt.")
         if p.verzuimsoort is not None:
             errors["verzuimsoort"] = "Een signaal heeft geen verzuimsoort; die hoort bij een melding."
-        if p.uren is not None and p.uren >= DREMPEL_UREN:
-            errors["uren"] = ("Bij 16 uur of meer ongeoorloofd verzuim in 4 weken is een "
-                              "verzuimmelding verplicht, geen signaal. Doe een melding.")
+        melding = _signaal_is_melding(ctx.case, p.uren, p.periode_start, p.periode_eind)
+        if melding:
+            errors["uren"] = melding
     else:
-        if p.verzuimsoort is None:
-            errors["verzuimsoort"] = "Kies de soort verzuim van de melding."
-        if p.uren is None:
-            errors["uren"] = "Vul het aantal uren ongeoorloofd verzuim in."
-        if p.periode_start is None:
-            errors["periode_start"] = "Vul het begin van de periode in."
-        if p.periode_eind is None:
-            errors["periode_eind"] = errors.get("periode_eind") or "Vul het einde van de periode in."
-        if (p.verzuimsoort == "16_uur_4_weken" and p.uren is not None and p.uren < DREMPEL_UREN):
-            errors["uren"] = "Een melding '16 uur in 4 weken' gaat over 16 uur of meer."
-        if (p.verzuimsoort == "16_uur_4_weken" and p.periode_start and p.periode_eind
-                and not within_four_weeks(p.periode_start, p.periode_eind)):
-            errors["periode_eind"] = "De periode van een melding '16 uur in 4 weken' is hoogstens 4 weken."
+        feiten = melding_feiten_fouten(ctx.case, p.verzuimsoort, p.uren, p.periode_start,
+                                       p.periode_eind)
+        errors = {**feiten, **errors}
     return errors or None
 
 
@@ -242,14 +299,7 @@ def _guard_onderzoek(ctx: GuardContext):
 
 def _guard_escaleer(ctx: GuardContext):
     p = ctx.payload
-    errors: dict[str, str] = {}
-    if p.periode_eind < p.periode_start:
-        errors["periode_eind"] = "Het einde van de periode ligt voor het begin."
-    if p.verzuimsoort == "16_uur_4_weken":
-        if p.uren < DREMPEL_UREN:
-            errors["uren"] = ("Het verzuim is nog onder de 16 uur in 4 weken: dan blijft het een signaal.")
-        elif not within_four_weeks(p.periode_start, p.periode_eind):
-            errors["periode_eind"] = "De 16 uur moeten binnen 4 aaneengesloten schoolweken vallen."
+    errors = melding_feiten_fouten(ctx.case, p.verzuimsoort, p.uren, p.periode_start, p.periode_eind)
     return errors or None
 
 
