@@ -162,6 +162,9 @@ def event_actor(demo, case: Case, event: str) -> User:
         "start_herbeoordeling": demo.lpa,
         "beeindig": demo.lpa,
         "trek_in": case.child.parents[0] if case.child.parents else demo.ouder1,
+        "zie_af": case.child.parents[0] if case.child.parents else demo.ouder1,
+        "vraag_ander_swv": demo.arts,
+        "sluit_niet_aangevuld": demo.lpa,
         "dien_in": demo.ouder1,
     }[event]
 
@@ -189,11 +192,22 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
     if event == "start_herbeoordeling":
         return {}
     if event == "beeindig":
+        if case.ingangsdatum is None and case.state != "geen_vrijstelling":
+            return {"reden": "verhuisd"}  # no exemption ran: the procedure stops
         return {"reden": "ingeschreven_op_school"}
     if event == "trek_in":
         return {"reden": "Wij hebben toch een school gevonden."}
     if event == "dien_in":
         return dien_in_data(case.child)
+    if event == "zie_af":
+        return {"toelichting": "Het gaat beter; ze gaat weer naar school."}
+    if event == "sluit_niet_aangevuld":
+        return {}
+    if event == "vraag_ander_swv":
+        other = demo.swv_buur if case.swv_id == demo.swv_regio.id else demo.swv_regio
+        return {"swv_id": (swv or other).id, "toestemming": bool(case.toestemming),
+                "toestemming_door": "ouder", "samenvatting": SAMENVATTING,
+                "reden": "Het eerste samenwerkingsverband gaf geen advies voor de termijn."}
     raise KeyError(event)
 
 

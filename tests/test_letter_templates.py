@@ -127,6 +127,18 @@ SPECIFIC: dict[str, tuple[dict, dict, dict]] = {
         "beeindigd_op": date(2027, 8, 1), "reden": "verlopen", "toelichting": None,
     }),
     "v5a_intrekking": (OUDER, LPA, {"ingetrokken_op": date(2026, 12, 2)}),
+    "v5a_procedure_beeindigd": (OUDER, LPA, {
+        "beeindigd_op": date(2026, 12, 10), "reden": "verhuisd", "toelichting": None,
+    }),
+    "v5a_niet_aangevuld": (OUDER, LPA, {
+        "aanvullen_voor": date(2026, 12, 20), "beeindigd_op": date(2026, 12, 21),
+    }),
+    "v5a_ander_swv_ouder": (OUDER, JEUGDARTS, {
+        "swv_naam": SWV_NAAM, "toestemming": False, "toestemming_door": "ouder",
+    }),
+    "v5a_afzien": (OUDER, LPA, {
+        "beeindigd_op": date(2027, 3, 1), "ingangsdatum": date(2027, 1, 1),
+    }),
 }
 
 # Facts each letter must state (beyond the common ones), as they read in the PDF.
@@ -174,6 +186,21 @@ FACTS: dict[str, list[str]] = {
     "v5a_beeindiging": ["1 augustus 2027", "verlopen", "weer leerplichtig", "nieuwe kennisgeving"],
     "v5a_intrekking": [
         "ingetrokken", "2 december 2026", "leerplichtig", "ingeschreven zijn op een school",
+    ],
+    "v5a_procedure_beeindigd": [
+        "10 december 2026", "geen verklaring", "geen vrijstelling", "nieuwe gemeente",
+    ],
+    "v5a_niet_aangevuld": [
+        "tot en met 20 december 2026", "21 december 2026", "geen vrijstelling", "leerplichtig",
+        "nieuwe kennisgeving",
+    ],
+    "v5a_ander_swv_ouder": [
+        SWV_NAAM, "ander samenwerkingsverband", "U heeft gekozen om geen gegevens",
+        "zonder naam",
+    ],
+    "v5a_afzien": [
+        "afziet van de vrijstelling", "1 januari 2027", "gestopt op 1 maart 2027",
+        "weer leerplichtig",
     ],
 }
 

@@ -113,7 +113,8 @@ def test_a_second_tick_does_nothing_more(demo):
     lines = tick(today=t)
 
     assert [(audit_count(c.id), letter_count(c.id), _state(c.id)) for c in (ended, started)] == counts
-    assert lines[-1] == "Klaar: 0 beëindigd, 0 herbeoordeling(en) gestart."
+    assert lines[-1] == ("Klaar: 0 beëindigd, 0 herbeoordeling(en) gestart, "
+                         "0 niet-aangevulde kennisgeving(en) gesloten.")
 
 
 def test_tick_leaves_other_states_alone(demo):

@@ -163,6 +163,27 @@ class TrekInForm(_Bevestiging, EventForm):
     reden = TextAreaField("Waarom trekt u de kennisgeving in? (niet verplicht)", render_kw={"rows": 3})
 
 
+class SluitNietAangevuldForm(_Bevestiging, EventForm):
+    intro = ("De termijn om de kennisgeving aan te vullen is voorbij. De zaak wordt gesloten en de "
+             "ouder krijgt daarover een brief.")
+
+
+class VraagAnderSwvForm(VraagAdviesForm):
+    reden = TextAreaField("Waarom vraagt u een ander samenwerkingsverband?", render_kw={"rows": 3})
+    intro = ("Het eerste samenwerkingsverband krijgt dan geen toegang meer tot deze adviesaanvraag. "
+             "De reden komt in het dossier.")
+
+    def setup(self, user, case) -> None:
+        super().setup(user, case)
+        self.swv_id.choices = [c for c in self.swv_id.choices if c[0] != case.swv_id]
+
+
+class ZieAfForm(_Bevestiging, EventForm):
+    intro = ("Als u afziet van de vrijstelling, stopt zij vandaag. Uw kind is dan weer leerplichtig "
+             "en moet naar school.")
+    toelichting = TextAreaField("Wilt u iets toelichten? (niet verplicht)", render_kw={"rows": 3})
+
+
 EVENT_FORMS: dict[str, type[EventForm]] = {
     "neem_in_behandeling": NeemInBehandelingForm,
     "verklaar_niet_ontvankelijk": VerklaarNietOntvankelijkForm,
@@ -173,6 +194,9 @@ EVENT_FORMS: dict[str, type[EventForm]] = {
     "start_herbeoordeling": StartHerbeoordelingForm,
     "beeindig": BeeindigForm,
     "trek_in": TrekInForm,
+    "sluit_niet_aangevuld": SluitNietAangevuldForm,
+    "vraag_ander_swv": VraagAnderSwvForm,
+    "zie_af": ZieAfForm,
 }
 
 # Hints shown under an input (id "<field id>-hint").

@@ -69,6 +69,10 @@ LETTER_KINDS: dict[str, str] = {
     "v5a_herbeoordeling": "Uitnodiging herbeoordeling vrijstelling van de leerplicht",
     "v5a_beeindiging": "Uw zaak over vrijstelling van de leerplicht is afgesloten",
     "v5a_intrekking": "Bevestiging intrekking kennisgeving vrijstelling leerplicht",
+    "v5a_procedure_beeindigd": "De behandeling van uw kennisgeving is gestopt",
+    "v5a_niet_aangevuld": "Uw kennisgeving is gesloten: niet aangevuld",
+    "v5a_ander_swv_ouder": "Advies gevraagd aan een ander samenwerkingsverband",
+    "v5a_afzien": "Bevestiging: u ziet af van de vrijstelling",
     # Verzuim (signaal zorgelijk verzuim and verzuimmelding, MAS routes).
     "vz_ontvangstbevestiging": "Ontvangstbevestiging signaal of verzuimmelding",
     "vz_uitnodiging": "Uitnodiging voor een gesprek over verzuim",
@@ -138,6 +142,10 @@ LETTER_FIELDS: dict[str, tuple[str, ...]] = {
     "v5a_herbeoordeling": ("einddatum", "herbeoordelingsdatum"),
     "v5a_beeindiging": ("beeindigd_op", "reden", "toelichting"),
     "v5a_intrekking": ("ingetrokken_op",),
+    "v5a_procedure_beeindigd": ("beeindigd_op", "reden", "toelichting"),
+    "v5a_niet_aangevuld": ("aanvullen_voor", "beeindigd_op"),
+    "v5a_ander_swv_ouder": ("swv_naam", "toestemming", "toestemming_door"),
+    "v5a_afzien": ("beeindigd_op", "ingangsdatum"),
     "vz_ontvangstbevestiging": (
         "verzuimsoort", "uren", "periode_start", "periode_eind", "ontvangen_op",
     ),

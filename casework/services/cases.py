@@ -159,8 +159,10 @@ def open_case(actor: User | None, case_type: str, data: dict | str | bytes | Bas
             open_case_id=existing.id, open_case_reference=existing.reference)
     try:
         _transition(case, spec, ctx, actor, actor_role, payload)
-    except IntegrityError:
+    except IntegrityError as exc:
         db.session.rollback()
+        if not is_lost_race(exc):
+            raise
         raise Conflict("Voor dit kind is zojuist al een zaak ingediend.") from None
     return case
 
@@ -182,7 +184,7 @@ def fire(case: Case, event: str, *, actor: User | None, data=None,
     if case.state not in spec.sources:
         raise InvalidTransition(_wrong_state_message(wf, case, spec, actor))
     if spec.applies is not None and not spec.applies(case):
-        raise InvalidTransition(f"De stap '{spec.label}' past niet bij deze zaak.")
+        raise InvalidTransition(spec.not_applicable or f"De stap '{spec.label}' past niet bij deze zaak.")
     payload = parse_payload(spec.payload, data if data is not None else {})
     ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
     _run_guards(spec, ctx)
@@ -190,24 +192,38 @@ def fire(case: Case, event: str, *, actor: User | None, data=None,
         _transition(case, spec, ctx, actor, actor_role, payload)
     except (StaleDataError, IntegrityError, OperationalError) as exc:
         db.session.rollback()
-        if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+        if not is_lost_race(exc):
             raise
         raise Conflict("Iemand anders heeft deze zaak net gewijzigd. Laad de zaak opnieuw.") from None
     return case
+
+
+def is_lost_race(exc: Exception) -> bool:
+    """Whether a database error means another request changed the case first.
+
+    A version conflict, a unique key another request took (audit seq, the open-case index) or a
+    lock are races; a CHECK or foreign-key violation is a bug and must not pass for one.
+    """
+    if isinstance(exc, StaleDataError):
+        return True
+    text = str(exc).lower()
+    if isinstance(exc, IntegrityError):
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        return sqlstate == "23505" or "unique constraint failed" in text
+    if isinstance(exc, OperationalError):
+        return "locked" in text or "could not serialize" in text
+    return False
 
 
 def commit() -> None:
     """The request boundary: one commit; a lost race becomes a 409 and nothing of it is written."""
     try:
         db.session.commit()
-    except (StaleDataError, IntegrityError) as exc:
+    except (StaleDataError, IntegrityError, OperationalError) as exc:
         db.session.rollback()
+        if not is_lost_race(exc):
+            raise
         raise Conflict("Iemand anders heeft deze zaak net gewijzigd. Laad de zaak opnieuw.") from exc
-    except OperationalError as exc:
-        db.session.rollback()
-        if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
-            raise Conflict("Iemand anders heeft deze zaak net gewijzigd. Laad de zaak opnieuw.") from exc
-        raise
 
 
 def propose_route(case: Case, actor: User, data) -> dict:

@@ -23,9 +23,11 @@ def tick(today: date | None = None) -> list[str]:
     lead = timedelta(days=current_app.config["HERBEOORDELING_LEAD_DAYS"])
     lines: list[str] = []
 
+    # During a herbeoordeling's advice steps the exemption runs on, and ends at its end date.
     expired = list(db.session.scalars(
         select(Case.id).where(Case.type == "vrijstelling_5a",
-                              Case.state.in_(("vrijgesteld", "herbeoordeling")),
+                              Case.state.in_(("vrijgesteld", "herbeoordeling", "advies_gevraagd",
+                                              "advies_uitgebracht")),
                               Case.einddatum.is_not(None), Case.einddatum < today).order_by(Case.id)))
     for case_id in expired:
         lines.append(_fire_one(case_id, "beeindig", {"reden": "verlopen"}, "beëindigd (verlopen)"))
@@ -37,11 +39,19 @@ def tick(today: date | None = None) -> list[str]:
     for case_id in due:
         lines.append(_fire_one(case_id, "start_herbeoordeling", {}, "herbeoordeling gestart"))
 
+    # A niet-ontvankelijk notice not completed in time is closed (its due date is aanvullen_voor).
+    niet_aangevuld = list(db.session.scalars(
+        select(Case.id).where(Case.type == "vrijstelling_5a", Case.state == "niet_ontvankelijk",
+                              Case.due_on.is_not(None), Case.due_on < today).order_by(Case.id)))
+    for case_id in niet_aangevuld:
+        lines.append(_fire_one(case_id, "sluit_niet_aangevuld", {}, "gesloten (niet aangevuld)"))
+
     overdue = Counter(db.session.execute(
         select(Case.type, Case.state).where(Case.is_open.is_(True), Case.due_on < today)).all())
     for (case_type, state), n in sorted(overdue.items()):
         lines.append(f"Over tijd: {n} zaak/zaken {case_type} in '{state}'.")
-    lines.append(f"Klaar: {len(expired)} beëindigd, {len(due)} herbeoordeling(en) gestart.")
+    lines.append(f"Klaar: {len(expired)} beëindigd, {len(due)} herbeoordeling(en) gestart, "
+                 f"{len(niet_aangevuld)} niet-aangevulde kennisgeving(en) gesloten.")
     return lines
 
 

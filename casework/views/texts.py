@@ -92,6 +92,9 @@ FIELD_LABELS = {
     "beeindigd_op": "Beëindigd op",
     "reden_intrekking": "Reden van intrekking",
     "ingetrokken_op": "Ingetrokken op",
+    "reden_ander_swv": "Waarom een ander samenwerkingsverband is gevraagd",
+    "vorige_swv_id": "Eerder gevraagd samenwerkingsverband",
+    "procedure_afgebroken": "Gestopt vóór de verklaring",
 }
 DATE_FIELDS = {
     "ontvangen_op", "kennisgeving_deadline", "aanvullen_voor", "aangevuld_op", "in_behandeling_op",
@@ -109,6 +112,8 @@ VALUE_LABELS = {
         "verhuisd": "Het kind is verhuisd",
         "einde_leerplicht": "De leerplicht is afgelopen",
         "anders": "Anders",
+        "niet_aangevuld": "De kennisgeving is niet op tijd aangevuld",
+        "afgezien": "De ouder heeft afgezien van de vrijstelling",
     },
 }
 

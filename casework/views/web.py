@@ -183,6 +183,9 @@ def _field_rows(case: Case, data: dict) -> list[dict]:
             value = case.deskundige.naam if case.deskundige else value
         elif key == "swv_id":
             value = case.swv.naam if case.swv else value
+        elif key == "vorige_swv_id":
+            org = db.session.get(Organisation, value)
+            value = org.naam if org else value
         elif key == "overgedragen_aan":
             org = db.session.get(Organisation, value)
             value = org.naam if org else value

@@ -60,6 +60,8 @@ class EventSpec:
     audit_details: Callable[[GuardContext], dict] | None = None
     # Offered only when this holds for the case (e.g. only a signaal can become a melding).
     applies: Callable[[Any], bool] | None = None
+    # What the user reads when the event exists in this state but does not apply to the case.
+    not_applicable: str | None = None
 
     def destinations(self) -> tuple[str, ...]:
         return (self.dest,) if isinstance(self.dest, str) else self.dests

@@ -100,6 +100,18 @@ class TrekIn(Payload):
     reden: str | None = None
 
 
+class SluitNietAangevuld(Payload):
+    pass
+
+
+class VraagAnderSwv(VraagAdvies):
+    reden: str = Field(min_length=1)
+
+
+class ZieAf(Payload):
+    toelichting: str | None = None
+
+
 # ---------------------------------------------------------------- rules
 
 def leerplicht_start(geboortedatum: date) -> date:
@@ -211,6 +223,42 @@ def _guard_beeindig(ctx: GuardContext):
     return None
 
 
+# Ending a procedure in which no exemption ever ran: only reasons that fit it.
+_REDENEN_ZONDER_VRIJSTELLING = ("verhuisd", "einde_leerplicht", "anders")
+
+
+def heeft_vrijstelling(case) -> bool:
+    """Whether an exemption period runs (or ran) in this case: a herbeoordeling keeps it."""
+    return case.ingangsdatum is not None
+
+
+def _guard_beeindig_zonder_vrijstelling(ctx: GuardContext):
+    if heeft_vrijstelling(ctx.case) or ctx.case.state == "geen_vrijstelling":
+        return None
+    if ctx.payload.reden not in _REDENEN_ZONDER_VRIJSTELLING:
+        return {"reden": ("Er loopt nog geen vrijstelling: de zaak is nog in behandeling. Beëindig "
+                          "haar alleen omdat het kind verhuisd is, de leerplicht is afgelopen, of "
+                          "om een andere reden (met toelichting).")}
+    return None
+
+
+def _guard_aanvultermijn_voorbij(ctx: GuardContext):
+    from casework.formatting import format_datum
+
+    until = ctx.case.data.get("aanvullen_voor")
+    if until and date.fromisoformat(until) >= ctx.today:
+        return {"aanvullen_voor": (f"De ouder kan de kennisgeving nog aanvullen tot en met "
+                                   f"{format_datum(date.fromisoformat(until))}. Pas daarna wordt "
+                                   "zij gesloten.")}
+    return None
+
+
+def _guard_ander_swv(ctx: GuardContext):
+    if ctx.payload.swv_id == ctx.case.swv_id:
+        return {"swv_id": "Dit samenwerkingsverband is al gevraagd. Kies een ander samenwerkingsverband."}
+    return None
+
+
 # ---------------------------------------------------------------- effects on the case
 
 def _apply_dien_in(ctx: GuardContext) -> None:
@@ -285,7 +333,32 @@ def _apply_start_herbeoordeling(ctx: GuardContext) -> None:
 
 
 def _apply_beeindig(ctx: GuardContext) -> None:
+    # Ended before any verklaring: the procedure stopped, no exemption ran (its own letter).
+    afgebroken = not heeft_vrijstelling(ctx.case) and "geschikt" not in ctx.case.data
     ctx.case.data = {**ctx.case.data, "reden_beeindiging": ctx.payload.reden,
+                     "toelichting_beeindiging": ctx.payload.toelichting,
+                     "beeindigd_op": ctx.today.isoformat(), "procedure_afgebroken": afgebroken}
+
+
+def _apply_sluit_niet_aangevuld(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data, "reden_beeindiging": "niet_aangevuld",
+                     "beeindigd_op": ctx.today.isoformat(), "procedure_afgebroken": True}
+
+
+def _apply_vraag_ander_swv(ctx: GuardContext) -> None:
+    vorige = ctx.case.swv_id
+    _apply_vraag_advies(ctx)
+    ctx.case.data = {**ctx.case.data, "vorige_swv_id": vorige,
+                     "reden_ander_swv": ctx.payload.reden}
+
+
+def _audit_vraag_ander_swv(ctx: GuardContext) -> dict:
+    return {"vorige_swv_id": ctx.case.data.get("vorige_swv_id"), "swv_id": ctx.payload.swv_id,
+            "reden": ctx.payload.reden}
+
+
+def _apply_zie_af(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data, "reden_beeindiging": "afgezien",
                      "toelichting_beeindiging": ctx.payload.toelichting,
                      "beeindigd_op": ctx.today.isoformat()}
 
@@ -313,13 +386,16 @@ def _deadlines(case, settings: dict) -> list[tuple[str, date]]:
         found.append(("advies", iso(d["advies_voor"])))
     if case.state == "vrijgesteld" and case.herbeoordelingsdatum:
         found.append(("herbeoordeling", case.herbeoordelingsdatum))
-    if case.state in ("vrijgesteld", "herbeoordeling") and case.einddatum:
+    if case.state in ("vrijgesteld", "herbeoordeling", "advies_gevraagd", "advies_uitgebracht") \
+            and case.einddatum:
         found.append(("einddatum", case.einddatum))
     return found
 
 
 _LPA = frozenset({"leerplichtambtenaar"})
 _OUDER = frozenset({"ouder"})
+# The steps of a procedure before the verklaring, where the LPA can still end the case.
+_PROCEDURE_STATES = ("niet_ontvankelijk", "in_behandeling", "advies_gevraagd", "advies_uitgebracht")
 _ARTS = frozenset({"jeugdarts"})
 
 EVENTS = {e.name: e for e in (
@@ -352,13 +428,36 @@ EVENTS = {e.name: e for e in (
     EventSpec("start_herbeoordeling", "Herbeoordeling starten", ("vrijgesteld",), "herbeoordeling",
               frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), StartHerbeoordeling, (),
               (LetterSpec("v5a_herbeoordeling", "ouder"),), _apply_start_herbeoordeling),
-    EventSpec("beeindig", "Beëindigen", ("vrijgesteld", "geen_vrijstelling", "herbeoordeling"), "beeindigd",
-              frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), Beeindig, (_guard_beeindig,),
-              (LetterSpec("v5a_beeindiging", "ouder"),), _apply_beeindig),
+    EventSpec("beeindig", "Beëindigen", ("vrijgesteld", "geen_vrijstelling", "herbeoordeling",
+                                          *_PROCEDURE_STATES), "beeindigd",
+              frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), Beeindig,
+              (_guard_beeindig, _guard_beeindig_zonder_vrijstelling),
+              (LetterSpec("v5a_beeindiging", "ouder", when=lambda c: not c.data.get("procedure_afgebroken")),
+               LetterSpec("v5a_procedure_beeindigd", "ouder",
+                          when=lambda c: bool(c.data.get("procedure_afgebroken")))),
+              _apply_beeindig),
     EventSpec("trek_in", "Kennisgeving intrekken",
               ("kennisgeving_ontvangen", "niet_ontvankelijk", "in_behandeling", "advies_gevraagd",
                "advies_uitgebracht"), "ingetrokken", _OUDER, TrekIn, (),
-              (LetterSpec("v5a_intrekking", "ouder"),), _apply_trek_in),
+              (LetterSpec("v5a_intrekking", "ouder"),), _apply_trek_in,
+              # During a herbeoordeling an exemption runs: the parent gives it up (zie_af).
+              applies=lambda case: not heeft_vrijstelling(case),
+              not_applicable=("Er loopt een vrijstelling: een kennisgeving intrekken kan niet meer. "
+                              "Wilt u de vrijstelling stoppen? Kies dan 'Afzien van de vrijstelling'.")),
+    EventSpec("sluit_niet_aangevuld", "Sluiten: niet aangevuld", ("niet_ontvankelijk",), "beeindigd",
+              frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), SluitNietAangevuld,
+              (_guard_aanvultermijn_voorbij,), (LetterSpec("v5a_niet_aangevuld", "ouder"),),
+              _apply_sluit_niet_aangevuld),
+    EventSpec("vraag_ander_swv", "Advies vragen aan een ander samenwerkingsverband", ("advies_gevraagd",),
+              "advies_gevraagd", frozenset({"jeugdarts", "leerplichtambtenaar"}), VraagAnderSwv,
+              (_guard_swv, _guard_toestemming, _guard_ander_swv),
+              (LetterSpec("v5a_adviesaanvraag", "swv"), LetterSpec("v5a_ander_swv_ouder", "ouder")),
+              _apply_vraag_ander_swv, audit_details=_audit_vraag_ander_swv),
+    EventSpec("zie_af", "Afzien van de vrijstelling",
+              ("vrijgesteld", "herbeoordeling", "advies_gevraagd", "advies_uitgebracht"), "beeindigd",
+              _OUDER, ZieAf, (), (LetterSpec("v5a_afzien", "ouder"),), _apply_zie_af,
+              applies=heeft_vrijstelling,
+              not_applicable="Er loopt nog geen vrijstelling. U kunt de kennisgeving wel intrekken."),
 )}
 
 WORKFLOW = Workflow(
@@ -413,5 +512,15 @@ def letter_facts(kind: str, case, recipient: dict) -> dict:
                  "toelichting": d.get("toelichting_beeindiging")}
     elif kind == "v5a_intrekking":
         facts = {"ingetrokken_op": iso("ingetrokken_op")}
+    elif kind == "v5a_procedure_beeindigd":
+        facts = {"beeindigd_op": iso("beeindigd_op"), "reden": d.get("reden_beeindiging"),
+                 "toelichting": d.get("toelichting_beeindiging")}
+    elif kind == "v5a_niet_aangevuld":
+        facts = {"aanvullen_voor": iso("aanvullen_voor"), "beeindigd_op": iso("beeindigd_op")}
+    elif kind == "v5a_ander_swv_ouder":
+        facts = {"swv_naam": swv_naam, "toestemming": bool(case.toestemming),
+                 "toestemming_door": d.get("toestemming_door")}
+    elif kind == "v5a_afzien":
+        facts = {"beeindigd_op": iso("beeindigd_op"), "ingangsdatum": case.ingangsdatum}
     return {"schooljaar": d.get("schooljaar", ""), **facts}
 
