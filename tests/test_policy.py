@@ -23,12 +23,15 @@ USERS = ("lpa", "lpa_buurdorp", "arts", "arts2", "swv", "swv_naburig", "ouder1",
 #   user -> scenario -> None (cannot see the case: 404) or the events the user may fire.
 EXPECTED: dict[str, dict[str, list[str] | None]] = {
     "lpa": {"kennisgeving_ontvangen": ["neem_in_behandeling", "verklaar_niet_ontvankelijk"],
-            "in_behandeling": [], "advies_gevraagd": [], "advies_uitgebracht": [],
-            "vrijgesteld": ["start_herbeoordeling", "beeindig"], "naburig_swv": []},
+            "in_behandeling": ["beeindig"], "advies_gevraagd": ["beeindig", "vraag_ander_swv"],
+            "advies_uitgebracht": ["beeindig"],
+            "vrijgesteld": ["start_herbeoordeling", "beeindig"],
+            "naburig_swv": ["beeindig", "vraag_ander_swv"]},
     "lpa_buurdorp": {},  # another gemeente: sees nothing of Voorbeeldstad
     "arts": {"kennisgeving_ontvangen": None,  # not assigned yet
-             "in_behandeling": ["vraag_advies"], "advies_gevraagd": [],
-             "advies_uitgebracht": ["geef_verklaring"], "vrijgesteld": [], "naburig_swv": []},
+             "in_behandeling": ["vraag_advies"], "advies_gevraagd": ["vraag_ander_swv"],
+             "advies_uitgebracht": ["geef_verklaring"], "vrijgesteld": [],
+             "naburig_swv": ["vraag_ander_swv"]},
     "arts2": {},  # a jeugdarts of the same JGZ, not assigned
     # The SWV sees only the advice request addressed to it: not before it is asked, not once the
     # verklaring is given (it never sees the verklaring), not when the neighbour was asked.
@@ -37,7 +40,8 @@ EXPECTED: dict[str, dict[str, list[str] | None]] = {
             "naburig_swv": None},
     "swv_naburig": {"naburig_swv": ["breng_advies_uit"]},
     "ouder1": {"kennisgeving_ontvangen": ["trek_in"], "in_behandeling": ["trek_in"],
-               "advies_gevraagd": ["trek_in"], "advies_uitgebracht": ["trek_in"], "vrijgesteld": [],
+               "advies_gevraagd": ["trek_in"], "advies_uitgebracht": ["trek_in"],
+               "vrijgesteld": ["zie_af"],
                "naburig_swv": ["trek_in"]},
     "ouder2": {},
     "school": {},  # a school sees only what it submitted itself (verzuim), never a vrijstelling
