@@ -119,7 +119,9 @@ SPECIFIC: dict[str, tuple[dict, dict, dict]] = {
         "herbeoordelingsdatum": date(2027, 6, 1),
         "mogelijkheden": MOGELIJKHEDEN,
     }),
-    "v5a_geen_vrijstelling": (OUDER, LPA, {}),
+    "v5a_geen_vrijstelling": (OUDER, LPA, {
+        "vrijstelling_tot": None, "inschrijven_voor": date(2026, 12, 6),
+    }),
     "v5a_herbeoordeling": (OUDER, LPA, {
         "einddatum": date(2027, 7, 31), "herbeoordelingsdatum": date(2027, 6, 1),
     }),
@@ -176,6 +178,7 @@ FACTS: dict[str, list[str]] = {
         *MOGELIJKHEDEN, "als er iets verandert", "geen besluit",
     ],
     "v5a_geen_vrijstelling": [
+        "uiterlijk op 6 december 2026",
         "onderwijs kan volgen", "geen vrijstelling", "leerplichtig", "inschrijven op een school",
         "samenwerkingsverband", "maatwerk",
     ],

@@ -273,11 +273,13 @@ def test_vrijstellingen_counts(demo, exemptions):
     assert v["waarvan_na_herbeoordeling"] == 1
     assert v["per_duur"] == {
         "korter_dan_6_maanden": 2,    # kort, laatste_avond
-        "6_tot_12_maanden": 3,        # eind_31_juli, eind_30_juli, jaar (exactly 12 months)
+        # eind_31_juli, eind_30_juli, jaar (exactly 12 months), and geschikt_na_herb: found fit
+        # at its herbeoordeling, its exemption ran from 1 September 2024 to that verklaring
+        "6_tot_12_maanden": 4,
         "12_tot_24_maanden": 1,       # twee_jaar (exactly 24 months)
         "langer_dan_24_maanden": 1,   # langer
         "hele_leerplicht": 2,         # hele_leerplicht, opnieuw's new period
-        "onbekend": 1,                # geschikt_na_herb: fit after all, no period any more
+        "onbekend": 0,                # the period that ran is never lost
     }
     assert sum(v["per_duur"].values()) == v["nieuw"]
 

@@ -138,7 +138,7 @@ LETTER_FIELDS: dict[str, tuple[str, ...]] = {
     "v5a_advies_deskundige": ("swv_naam", "soort", "advies", "mogelijkheden"),
     "v5a_advies_ouder": ("swv_naam", "soort", "advies", "mogelijkheden"),
     "v5a_vrijstelling": ("ingangsdatum", "einddatum", "herbeoordelingsdatum", "mogelijkheden"),
-    "v5a_geen_vrijstelling": (),
+    "v5a_geen_vrijstelling": ("vrijstelling_tot", "inschrijven_voor"),
     "v5a_herbeoordeling": ("einddatum", "herbeoordelingsdatum"),
     "v5a_beeindiging": ("beeindigd_op", "reden", "toelichting"),
     "v5a_intrekking": ("ingetrokken_op",),

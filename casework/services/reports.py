@@ -268,7 +268,8 @@ def running_on(day: date) -> ColumnElement:
     return and_(
         Case.ingangsdatum <= day,
         or_(Case.einddatum.is_(None), Case.einddatum >= day),
-        or_(Case.state.in_(RUNNING_STATES),
+        # A herbeoordeling that found the child fit ended the exemption on its einddatum.
+        or_(Case.state.in_((*RUNNING_STATES, "geen_vrijstelling")),
             and_(Case.state == "beeindigd", Case.beeindigd_op > day)))
 
 
@@ -460,12 +461,16 @@ def _vrijstellingen(g: list[int], year: Period, months: list[Period], peildatum:
         bands[duur_band(ingang, eind)] += n
 
     whole_year = [year]
-    ended = _audit_flow(g, whole_year, V5A, ("beeindig",),
-                        where=(AuditEvent.from_state.in_(("vrijgesteld", "herbeoordeling")),),
-                        case_by=("reden_beeindiging",))
+    # An exemption ends by the LPA or the scheduler (beeindig) or by the parent (zie_af), also
+    # during a herbeoordeling's advice steps; a procedure ended before any verklaring has no
+    # ingangsdatum and ended no exemption.
+    ended = _audit_flow(g, whole_year, V5A, ("beeindig", "zie_af"),
+                        where=(AuditEvent.from_state.in_(RUNNING_STATES),),
+                        case_by=("reden_beeindiging", "ingangsdatum"))
     per_reden = {reden: 0 for reden in BEEINDIG_REDENEN}
-    for (_, _, reden), n in ended.items():
-        per_reden[reden if reden in per_reden else "anders"] += n
+    for (_, _, reden, ingang), n in ended.items():
+        if ingang is not None:
+            per_reden[reden if reden in per_reden else "anders"] += n
 
     uitkomst = {key: 0 for key in HERBEOORDELING_UITKOMSTEN}
     for state, n in _herbeoordelingen(g, year, peildatum).items():

@@ -217,6 +217,23 @@ def _guard_verklaring(ctx: GuardContext):
     return errors or None
 
 
+def _guard_einde_na_herbeoordeling(ctx: GuardContext):
+    """Fit after a herbeoordeling: the exemption ends on the verklaring's date or a date set."""
+    from casework.formatting import format_datum
+
+    p, case = ctx.payload, ctx.case
+    if not (p.geschikt and heeft_vrijstelling(case)):
+        return None
+    end = p.einddatum or p.verklaringsdatum
+    if end < case.ingangsdatum:
+        return {"einddatum": (f"De vrijstelling liep vanaf {format_datum(case.ingangsdatum)}. "
+                              "Zij kan niet eerder eindigen.")}
+    if case.einddatum and end > case.einddatum:
+        return {"einddatum": (f"De vrijstelling eindigt al op {format_datum(case.einddatum)}. "
+                              "Kies die datum of een eerdere.")}
+    return None
+
+
 def _guard_beeindig(ctx: GuardContext):
     if ctx.payload.reden == "anders" and not (ctx.payload.toelichting or "").strip():
         return {"toelichting": "Bij reden 'anders' is een toelichting nodig."}
@@ -318,7 +335,13 @@ def _apply_geef_verklaring(ctx: GuardContext) -> None:
     case.data = {**case.data, "geschikt": p.geschikt, "weging_advies": p.weging_advies,
                  "verklaringsdatum": p.verklaringsdatum.isoformat(),
                  "niet_behandelend_arts": p.niet_behandelend_arts}
-    if p.geschikt:
+    if p.geschikt and heeft_vrijstelling(case):
+        # A herbeoordeling found the child fit: the exemption that ran ends, and stays on record
+        # (DUO's vrijstellingenregister, the counts of past years).
+        case.einddatum = p.einddatum or p.verklaringsdatum
+        case.herbeoordelingsdatum = None
+        case.data = {**case.data, "vrijstelling_beeindigd_op": case.einddatum.isoformat()}
+    elif p.geschikt:
         case.ingangsdatum = case.einddatum = case.herbeoordelingsdatum = None
     else:
         case.ingangsdatum, case.einddatum = p.ingangsdatum, p.einddatum
@@ -421,7 +444,7 @@ EVENTS = {e.name: e for e in (
               (LetterSpec("v5a_advies_deskundige", "deskundige"), LetterSpec("v5a_advies_ouder", "ouder")),
               _apply_breng_advies_uit),
     EventSpec("geef_verklaring", "Verklaring afgeven", ("advies_uitgebracht",), _verklaring_dest, _ARTS,
-              GeefVerklaring, (_guard_verklaring,),
+              GeefVerklaring, (_guard_verklaring, _guard_einde_na_herbeoordeling),
               (LetterSpec("v5a_vrijstelling", "ouder", when=lambda c: c.state == "vrijgesteld"),
                LetterSpec("v5a_geen_vrijstelling", "ouder", when=lambda c: c.state == "geen_vrijstelling")),
               _apply_geef_verklaring, dests=("vrijgesteld", "geen_vrijstelling")),
@@ -473,6 +496,12 @@ WORKFLOW = Workflow(
 )
 
 
+def _inschrijf_termijn() -> int:
+    from flask import current_app
+
+    return current_app.config["INSCHRIJF_TERMIJN_DAGEN"]
+
+
 def letter_facts(kind: str, case, recipient: dict) -> dict:
     """The kind-specific plain values of a letter, as the case stands right after the event."""
     d = case.data
@@ -505,6 +534,13 @@ def letter_facts(kind: str, case, recipient: dict) -> dict:
         facts = {"ingangsdatum": case.ingangsdatum, "einddatum": case.einddatum,
                  "herbeoordelingsdatum": case.herbeoordelingsdatum,
                  "mogelijkheden": list(d.get("mogelijkheden") or [])}
+    elif kind == "v5a_geen_vrijstelling":
+        # After a herbeoordeling the exemption ends first; enrolment follows within the term.
+        start = iso("verklaringsdatum") or date.today()
+        if case.einddatum:
+            start = max(start, case.einddatum + timedelta(days=1))
+        facts = {"vrijstelling_tot": case.einddatum,
+                 "inschrijven_voor": start + timedelta(days=_inschrijf_termijn())}
     elif kind == "v5a_herbeoordeling":
         facts = {"einddatum": case.einddatum, "herbeoordelingsdatum": case.herbeoordelingsdatum}
     elif kind == "v5a_beeindiging":
