@@ -265,7 +265,8 @@ _DATA_FIELDS = {
         "schooljaar", "toelichting", "eerder_vrijgesteld", "ontvangen_op", "te_laat",
         "reden_niet_ontvankelijk", "aanvullen_voor", "aanvulling", "toestemming_door", "advies",
         "advies_soort", "mogelijkheden", "geschikt", "reden_beeindiging", "toelichting_beeindiging",
-        "beeindigd_op", "ingetrokken_op", "advies_voor",
+        "beeindigd_op", "ingetrokken_op", "advies_voor", "verlengt_zaak", "herinnering_verlenging_op",
+        "verlengen_voor", "vrijstelling_beeindigd_op",
     },
     "swv_adviseur": {
         "schooljaar", "samenvatting", "toestemming_door", "advies_gevraagd_op", "advies_voor",

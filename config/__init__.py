@@ -40,6 +40,7 @@ class BaseConfig:
     LETTER_MAX_ATTEMPTS = 5
     VERZUIM_ONDERZOEK_SCHOOLDAGEN = 5  # a melding not investigated after this many school days is overdue
     ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
+    VERLENGING_HERINNERING_DAGEN = 56  # tick reminds the parents of a renewal this long before einddatum
     INSCHRIJF_TERMIJN_DAGEN = 14  # after "geen vrijstelling": enrolled at a school within this many days
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -60,7 +61,7 @@ class BaseConfig:
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
             "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
-            "INSCHRIJF_TERMIJN_DAGEN",
+            "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         return cfg

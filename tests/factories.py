@@ -165,6 +165,7 @@ def event_actor(demo, case: Case, event: str) -> User:
         "zie_af": case.child.parents[0] if case.child.parents else demo.ouder1,
         "vraag_ander_swv": demo.arts,
         "sluit_niet_aangevuld": demo.lpa,
+        "herinner_verlenging": demo.lpa,
         "dien_in": demo.ouder1,
     }[event]
 
@@ -201,7 +202,7 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
         return dien_in_data(case.child)
     if event == "zie_af":
         return {"toelichting": "Het gaat beter; ze gaat weer naar school."}
-    if event == "sluit_niet_aangevuld":
+    if event in ("sluit_niet_aangevuld", "herinner_verlenging"):
         return {}
     if event == "vraag_ander_swv":
         other = demo.swv_buur if case.swv_id == demo.swv_regio.id else demo.swv_regio

@@ -138,6 +138,10 @@ SPECIFIC: dict[str, tuple[dict, dict, dict]] = {
     "v5a_ander_swv_ouder": (OUDER, JEUGDARTS, {
         "swv_naam": SWV_NAAM, "toestemming": False, "toestemming_door": "ouder",
     }),
+    "v5a_herinnering_verlenging": (OUDER, LPA, {
+        "einddatum": date(2027, 7, 31), "verlengen_voor": date(2027, 6, 30),
+        "schooljaar_verlenging": "2027-2028",
+    }),
     "v5a_afzien": (OUDER, LPA, {
         "beeindigd_op": date(2027, 3, 1), "ingangsdatum": date(2027, 1, 1),
     }),
@@ -200,6 +204,10 @@ FACTS: dict[str, list[str]] = {
     "v5a_ander_swv_ouder": [
         SWV_NAAM, "ander samenwerkingsverband", "U heeft gekozen om geen gegevens",
         "zonder naam",
+    ],
+    "v5a_herinnering_verlenging": [
+        "tot en met 31 juli 2027", "uiterlijk op 30 juni 2027", "2027-2028", "nieuwe kennisgeving",
+        "samenwerkingsverband",
     ],
     "v5a_afzien": [
         "afziet van de vrijstelling", "1 januari 2027", "gestopt op 1 maart 2027",

@@ -25,7 +25,7 @@ EXPECTED: dict[str, dict[str, list[str] | None]] = {
     "lpa": {"kennisgeving_ontvangen": ["neem_in_behandeling", "verklaar_niet_ontvankelijk"],
             "in_behandeling": ["beeindig"], "advies_gevraagd": ["beeindig", "vraag_ander_swv"],
             "advies_uitgebracht": ["beeindig"],
-            "vrijgesteld": ["start_herbeoordeling", "beeindig"],
+            "vrijgesteld": ["start_herbeoordeling", "beeindig", "herinner_verlenging"],
             "naburig_swv": ["beeindig", "vraag_ander_swv"]},
     "lpa_buurdorp": {},  # another gemeente: sees nothing of Voorbeeldstad
     "arts": {"kennisgeving_ontvangen": None,  # not assigned yet

@@ -55,6 +55,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("advies_gevraagd", "vraag_ander_swv"): "advies_gevraagd",
     ("vrijgesteld", "zie_af"): "beeindigd",
     ("herbeoordeling", "zie_af"): "beeindigd",
+    ("vrijgesteld", "herinner_verlenging"): "vrijgesteld",
 }
 # In the right state, but refused by a guard of the day: a niet-ontvankelijk notice can still be
 # completed (its aanvullen_voor lies ahead), so it is not closed yet.
@@ -65,7 +66,7 @@ EVENTS = (
     "dien_in", "neem_in_behandeling", "verklaar_niet_ontvankelijk", "vul_aan", "vraag_advies",
     "breng_advies_uit", "geef_verklaring:niet_geschikt", "geef_verklaring:geschikt",
     "start_herbeoordeling", "beeindig", "trek_in", "sluit_niet_aangevuld", "vraag_ander_swv",
-    "zie_af",
+    "zie_af", "herinner_verlenging",
 )
 
 PAIRS = [(state, event) for state in STATES for event in EVENTS]

@@ -184,6 +184,11 @@ class ZieAfForm(_Bevestiging, EventForm):
     toelichting = TextAreaField("Wilt u iets toelichten? (niet verplicht)", render_kw={"rows": 3})
 
 
+class HerinnerVerlengingForm(EventForm):
+    intro = ("De ouders krijgen een brief: de vrijstelling loopt af, en zo doen zij op tijd een nieuwe "
+             "kennisgeving. De planner stuurt deze brief ook zelf, 8 weken voor de einddatum.")
+
+
 EVENT_FORMS: dict[str, type[EventForm]] = {
     "neem_in_behandeling": NeemInBehandelingForm,
     "verklaar_niet_ontvankelijk": VerklaarNietOntvankelijkForm,
@@ -197,6 +202,7 @@ EVENT_FORMS: dict[str, type[EventForm]] = {
     "sluit_niet_aangevuld": SluitNietAangevuldForm,
     "vraag_ander_swv": VraagAnderSwvForm,
     "zie_af": ZieAfForm,
+    "herinner_verlenging": HerinnerVerlengingForm,
 }
 
 # Hints shown under an input (id "<field id>-hint").

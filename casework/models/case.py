@@ -67,10 +67,11 @@ class Case(Base):
         ),
         CheckConstraint("einddatum IS NULL OR einddatum >= ingangsdatum", name="eind_niet_voor_ingang"),
         # One open case of a type per child: the service gives the clear message, this is the backstop.
+        # A running exemption (it has a period) does not block the renewal kennisgeving.
         Index(
             "uq_cases_open_vrijstelling_per_child", "child_id", unique=True,
-            sqlite_where=text("is_open = 1 AND type = 'vrijstelling_5a'"),
-            postgresql_where=text("is_open AND type = 'vrijstelling_5a'"),
+            sqlite_where=text("is_open = 1 AND type = 'vrijstelling_5a' AND ingangsdatum IS NULL"),
+            postgresql_where=text("is_open AND type = 'vrijstelling_5a' AND ingangsdatum IS NULL"),
         ),
         Index("ix_cases_school", "school_id", "type"),
         Index("ix_cases_worklist", "gemeente_id", "is_open", "due_on"),
@@ -101,6 +102,8 @@ class Case(Base):
     # Verzuim: the school the absence was reported for; it sees (only) the coarse state.
     school_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     toestemming: Mapped[bool | None] = mapped_column(Boolean)
+    # A renewal kennisgeving: the case of the exemption that runs while it is filed.
+    vorige_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # Exemption period; the scheduler queries these.
     ingangsdatum: Mapped[date | None] = mapped_column(Date)
     einddatum: Mapped[date | None] = mapped_column(Date, index=True)

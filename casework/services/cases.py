@@ -150,13 +150,19 @@ def open_case(actor: User | None, case_type: str, data: dict | str | bytes | Bas
                 data={}, version=1, is_open=True, created_at=utcnow())
     ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
     _run_guards(spec, ctx)
-    existing = wf.one_open_case_per_child and db.session.scalar(select(Case).where(
-        Case.child_id == child.id, Case.type == case_type, Case.is_open.is_(True)))
-    if existing:
-        raise Conflict(
-            f"Voor dit kind loopt al een zaak ({existing.reference}). "
-            "Een nieuwe kennisgeving kan pas als die zaak is afgerond.",
-            open_case_id=existing.id, open_case_reference=existing.reference)
+    if wf.one_open_case_per_child:
+        open_cases = list(db.session.scalars(select(Case).where(
+            Case.child_id == child.id, Case.type == case_type, Case.is_open.is_(True))
+            .order_by(Case.id)))
+        # A case whose exemption runs (it has a period) leaves room for the renewal.
+        existing = next((c for c in open_cases if c.ingangsdatum is None), None)
+        if existing:
+            raise Conflict(
+                f"Voor dit kind loopt al een zaak ({existing.reference}). "
+                "Een nieuwe kennisgeving kan pas als die zaak is afgerond.",
+                open_case_id=existing.id, open_case_reference=existing.reference)
+        if open_cases:
+            case.vorige_case_id = _renewal_of(open_cases, payload).id
     try:
         _transition(case, spec, ctx, actor, actor_role, payload)
     except IntegrityError as exc:
@@ -165,6 +171,18 @@ def open_case(actor: User | None, case_type: str, data: dict | str | bytes | Bas
             raise
         raise Conflict("Voor dit kind is zojuist al een zaak ingediend.") from None
     return case
+
+
+def _renewal_of(running: list[Case], payload: BaseModel) -> Case:
+    """The running exemption a new kennisgeving renews: only for a later school year."""
+    latest = max(running, key=lambda c: (c.data or {}).get("schooljaar", ""))
+    current = (latest.data or {}).get("schooljaar", "")
+    if getattr(payload, "schooljaar", "") <= current:
+        raise Conflict(
+            f"Voor dit kind loopt een vrijstelling ({latest.reference}) voor het schooljaar "
+            f"{current}. Een nieuwe kennisgeving (verlenging) kan alleen voor een later schooljaar.",
+            open_case_id=latest.id, open_case_reference=latest.reference)
+    return latest
 
 
 def fire(case: Case, event: str, *, actor: User | None, data=None,

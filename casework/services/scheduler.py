@@ -39,6 +39,22 @@ def tick(today: date | None = None) -> list[str]:
     for case_id in due:
         lines.append(_fire_one(case_id, "start_herbeoordeling", {}, "herbeoordeling gestart"))
 
+    # Renewal reminder: once, some weeks before a fixed end date, unless a renewal is filed.
+    from sqlalchemy import exists
+    from sqlalchemy.orm import aliased
+
+    renewal = aliased(Case)
+    remind = timedelta(days=current_app.config["VERLENGING_HERINNERING_DAGEN"])
+    reminders = list(db.session.scalars(
+        select(Case.id).where(Case.type == "vrijstelling_5a", Case.state == "vrijgesteld",
+                              Case.einddatum.is_not(None), Case.einddatum >= today,
+                              Case.einddatum <= today + remind,
+                              Case.data["herinnering_verlenging_op"].as_string().is_(None),
+                              ~exists().where(renewal.vorige_case_id == Case.id))
+        .order_by(Case.id)))
+    for case_id in reminders:
+        lines.append(_fire_one(case_id, "herinner_verlenging", {}, "herinnering verlenging verstuurd"))
+
     # A niet-ontvankelijk notice not completed in time is closed (its due date is aanvullen_voor).
     niet_aangevuld = list(db.session.scalars(
         select(Case.id).where(Case.type == "vrijstelling_5a", Case.state == "niet_ontvankelijk",

@@ -95,12 +95,17 @@ FIELD_LABELS = {
     "reden_ander_swv": "Waarom een ander samenwerkingsverband is gevraagd",
     "vorige_swv_id": "Eerder gevraagd samenwerkingsverband",
     "procedure_afgebroken": "Gestopt vóór de verklaring",
+    "verlengt_zaak": "Verlenging van de vrijstelling in zaak",
+    "herinnering_verlenging_op": "Herinnering verlenging verstuurd op",
+    "verlengen_voor": "Nieuwe kennisgeving uiterlijk op",
+    "vrijstelling_beeindigd_op": "Vrijstelling gestopt op (na herbeoordeling)",
 }
 DATE_FIELDS = {
     "ontvangen_op", "kennisgeving_deadline", "aanvullen_voor", "aangevuld_op", "in_behandeling_op",
     "beoordelen_voor", "advies_gevraagd_op", "advies_voor", "advies_uitgebracht_op",
     "verklaringsdatum", "ingangsdatum", "einddatum", "herbeoordelingsdatum",
-    "herbeoordeling_gestart_op", "beeindigd_op", "ingetrokken_op",
+    "herbeoordeling_gestart_op", "beeindigd_op", "ingetrokken_op", "herinnering_verlenging_op",
+    "verlengen_voor", "vrijstelling_beeindigd_op",
 }
 VALUE_LABELS = {
     "advies_soort": {"persoonlijk": "Persoonlijk advies over dit kind",

@@ -100,6 +100,10 @@ class TrekIn(Payload):
     reden: str | None = None
 
 
+class HerinnerVerlenging(Payload):
+    pass
+
+
 class SluitNietAangevuld(Payload):
     pass
 
@@ -234,6 +238,48 @@ def _guard_einde_na_herbeoordeling(ctx: GuardContext):
     return None
 
 
+def schooljaar_van(day: date) -> str:
+    first = day.year if day.month >= 8 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def verlengen_voor(case, today: date) -> date:
+    """Last day to file the renewal kennisgeving on time: before 1 July preceding the school
+    year after the end date (art. 6); already past, then before the end date itself."""
+    deadline = kennisgeving_deadline(case.child.geboortedatum, schooljaar_van(case.einddatum + timedelta(days=1)))
+    return deadline if deadline >= today else case.einddatum
+
+
+def _renewal(case):
+    from sqlalchemy import select
+
+    from casework.extensions import db
+    from casework.models import Case
+
+    with db.session.no_autoflush:
+        return db.session.scalar(select(Case).where(Case.vorige_case_id == case.id).limit(1))
+
+
+def _guard_herinnering(ctx: GuardContext):
+    from casework.formatting import format_datum
+
+    case = ctx.case
+    if case.einddatum is None:
+        return {"einddatum": "Deze vrijstelling loopt tot het einde van de leerplicht: een herinnering "
+                             "om te verlengen is niet nodig."}
+    sent = case.data.get("herinnering_verlenging_op")
+    if sent:
+        return {"einddatum": f"De herinnering is al verstuurd op {format_datum(date.fromisoformat(sent))}."}
+    renewal = _renewal(case)
+    if renewal is not None:
+        return {"einddatum": f"Er is al een nieuwe kennisgeving ingediend ({renewal.reference})."}
+    lead = ctx.settings["VERLENGING_HERINNERING_DAGEN"]
+    if ctx.actor is None and case.einddatum - timedelta(days=lead) > ctx.today:
+        return {"einddatum": (f"De herinnering gaat {lead // 7} weken voor de einddatum "
+                              f"({format_datum(case.einddatum)}) uit, niet eerder.")}
+    return None
+
+
 def _guard_beeindig(ctx: GuardContext):
     if ctx.payload.reden == "anders" and not (ctx.payload.toelichting or "").strip():
         return {"toelichting": "Bij reden 'anders' is een toelichting nodig."}
@@ -292,6 +338,11 @@ def _apply_dien_in(ctx: GuardContext) -> None:
         "te_laat": received > deadline,
         "papier": ctx.actor.role == "leerplichtambtenaar",
     }
+    if case.vorige_case_id:  # a renewal while the exemption runs
+        from casework.extensions import db
+        from casework.models import Case
+
+        case.data = {**case.data, "verlengt_zaak": db.session.get(Case, case.vorige_case_id).reference}
 
 
 def _apply_niet_ontvankelijk(ctx: GuardContext) -> None:
@@ -361,6 +412,11 @@ def _apply_beeindig(ctx: GuardContext) -> None:
     ctx.case.data = {**ctx.case.data, "reden_beeindiging": ctx.payload.reden,
                      "toelichting_beeindiging": ctx.payload.toelichting,
                      "beeindigd_op": ctx.today.isoformat(), "procedure_afgebroken": afgebroken}
+
+
+def _apply_herinner_verlenging(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data, "herinnering_verlenging_op": ctx.today.isoformat(),
+                     "verlengen_voor": verlengen_voor(ctx.case, ctx.today).isoformat()}
 
 
 def _apply_sluit_niet_aangevuld(ctx: GuardContext) -> None:
@@ -481,6 +537,10 @@ EVENTS = {e.name: e for e in (
               _OUDER, ZieAf, (), (LetterSpec("v5a_afzien", "ouder"),), _apply_zie_af,
               applies=heeft_vrijstelling,
               not_applicable="Er loopt nog geen vrijstelling. U kunt de kennisgeving wel intrekken."),
+    EventSpec("herinner_verlenging", "Herinnering verlenging sturen", ("vrijgesteld",), "vrijgesteld",
+              frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), HerinnerVerlenging,
+              (_guard_herinnering,), (LetterSpec("v5a_herinnering_verlenging", "ouder"),),
+              _apply_herinner_verlenging),
 )}
 
 WORKFLOW = Workflow(
@@ -534,6 +594,10 @@ def letter_facts(kind: str, case, recipient: dict) -> dict:
         facts = {"ingangsdatum": case.ingangsdatum, "einddatum": case.einddatum,
                  "herbeoordelingsdatum": case.herbeoordelingsdatum,
                  "mogelijkheden": list(d.get("mogelijkheden") or [])}
+    elif kind == "v5a_herinnering_verlenging":
+        voor = iso("verlengen_voor")
+        facts = {"einddatum": case.einddatum, "verlengen_voor": voor,
+                 "schooljaar_verlenging": schooljaar_van(case.einddatum + timedelta(days=1))}
     elif kind == "v5a_geen_vrijstelling":
         # After a herbeoordeling the exemption ends first; enrolment follows within the term.
         start = iso("verklaringsdatum") or date.today()
