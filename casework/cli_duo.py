@@ -48,6 +48,25 @@ def _run_export(table_of, gemeenten, date_from, date_to, output, one: str, many:
         click.echo(table.to_csv(), nl=False)
 
 
+def register_import_cli(app: Flask) -> None:
+    @app.cli.command("import-vrijstellingen")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--gemeente", "gemeenten", multiple=True, metavar="GMxxxx",
+                  help="Alleen kinderen die in deze gemeente wonen (herhaalbaar).")
+    @click.option("--dry-run", is_flag=True, help="Alleen controleren, niets opslaan.")
+    def import_vrijstellingen_command(file, gemeenten, dry_run):
+        """Import exemptions granted under the old rules (bsn;begindatum;einddatum;grond
+        [;herbeoordelingsdatum]); exit 1 when a row is refused (then nothing is imported)."""
+        from .services.import_vrijstellingen import import_vrijstellingen
+
+        report = import_vrijstellingen(file.read(), dry_run=dry_run,
+                                       gemeente_ids=_gemeente_ids(gemeenten) if gemeenten else None)
+        for line in report.lines():
+            click.echo(line)
+        if not report.ok:
+            sys.exit(1)
+
+
 def register_duo_cli(app: Flask) -> None:
     @app.cli.group("duo")
     def duo_group():

@@ -204,6 +204,8 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
         return {"toelichting": "Het gaat beter; ze gaat weer naar school."}
     if event in ("sluit_niet_aangevuld", "herinner_verlenging"):
         return {}
+    if event == "importeer":  # never on an existing case; the import command opens with it
+        return {"child_id": case.child_id, "begindatum": today().isoformat()}
     if event == "vraag_ander_swv":
         other = demo.swv_buur if case.swv_id == demo.swv_regio.id else demo.swv_regio
         return {"swv_id": (swv or other).id, "toestemming": bool(case.toestemming),

@@ -142,6 +142,10 @@ SPECIFIC: dict[str, tuple[dict, dict, dict]] = {
         "einddatum": date(2027, 7, 31), "verlengen_voor": date(2027, 6, 30),
         "schooljaar_verlenging": "2027-2028",
     }),
+    "v5a_overgangsrecht": (OUDER, LPA, {
+        "ingangsdatum": date(2025, 8, 1), "einddatum": date(2027, 7, 31),
+        "herbeoordelingsdatum": None,
+    }),
     "v5a_afzien": (OUDER, LPA, {
         "beeindigd_op": date(2027, 3, 1), "ingangsdatum": date(2027, 1, 1),
     }),
@@ -208,6 +212,10 @@ FACTS: dict[str, list[str]] = {
     "v5a_herinnering_verlenging": [
         "tot en met 31 juli 2027", "uiterlijk op 30 juni 2027", "2027-2028", "nieuwe kennisgeving",
         "samenwerkingsverband",
+    ],
+    "v5a_overgangsrecht": [
+        "vanaf 1 augustus 2025 tot en met 31 juli 2027", "regels van vóór de Wet terugdringen",
+        "vóór 1 juli", "samenwerkingsverband",
     ],
     "v5a_afzien": [
         "afziet van de vrijstelling", "1 januari 2027", "gestopt op 1 maart 2027",

@@ -74,6 +74,7 @@ LETTER_KINDS: dict[str, str] = {
     "v5a_ander_swv_ouder": "Advies gevraagd aan een ander samenwerkingsverband",
     "v5a_afzien": "Bevestiging: u ziet af van de vrijstelling",
     "v5a_herinnering_verlenging": "De vrijstelling loopt af: verlengen?",
+    "v5a_overgangsrecht": "Uw vrijstelling van de leerplicht is geregistreerd",
     # Verzuim (signaal zorgelijk verzuim and verzuimmelding, MAS routes).
     "vz_ontvangstbevestiging": "Ontvangstbevestiging signaal of verzuimmelding",
     "vz_uitnodiging": "Uitnodiging voor een gesprek over verzuim",
@@ -148,6 +149,7 @@ LETTER_FIELDS: dict[str, tuple[str, ...]] = {
     "v5a_ander_swv_ouder": ("swv_naam", "toestemming", "toestemming_door"),
     "v5a_afzien": ("beeindigd_op", "ingangsdatum"),
     "v5a_herinnering_verlenging": ("einddatum", "verlengen_voor", "schooljaar_verlenging"),
+    "v5a_overgangsrecht": ("ingangsdatum", "einddatum", "herbeoordelingsdatum"),
     "vz_ontvangstbevestiging": (
         "verzuimsoort", "uren", "periode_start", "periode_eind", "ontvangen_op",
     ),

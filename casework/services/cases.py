@@ -135,12 +135,15 @@ def _wrong_state_message(wf, case, spec, actor: User | None = None) -> str:
 
 
 def open_case(actor: User | None, case_type: str, data: dict | str | bytes | BaseModel, *,
-              actor_role: str | None = None) -> Case:
-    """The opening event (dien_in) of a new case. actor None: a system intake (actor_role names it)."""
+              actor_role: str | None = None, event: str | None = None) -> Case:
+    """The opening event (dien_in, or another one from NEW such as an import) of a new case.
+    actor None: a system intake (actor_role names it)."""
     wf = WORKFLOWS.get(case_type)
     if wf is None:
         raise ValidationFailed("Onbekend soort zaak.", {"type": [f"Kies een van: {', '.join(WORKFLOWS)}."]})
-    spec = wf.events[wf.open_event]
+    spec = wf.events[event or wf.open_event]
+    if NEW not in spec.sources:
+        raise InvalidTransition(f"De stap '{spec.label}' opent geen zaak.")
     actor_role = actor.role if actor is not None else actor_role
     if actor_role not in spec.roles:
         raise Forbidden("U mag dit soort zaak niet indienen.")

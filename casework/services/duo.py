@@ -68,7 +68,9 @@ MAX_ROWS = 5000
 MAX_UREN = 2000
 
 _NOTHING = "Er is niets geïmporteerd."
-_DATE_LABELS = {"periode_start": "het begin van de periode", "periode_eind": "het einde van de periode"}
+_DATE_LABELS = {"periode_start": "het begin van de periode", "periode_eind": "het einde van de periode",
+                "begindatum": "de begindatum", "einddatum": "de einddatum",
+                "herbeoordelingsdatum": "de herbeoordelingsdatum"}
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NL = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
 

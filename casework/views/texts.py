@@ -14,6 +14,7 @@ ROLE_LABELS = {
     "beheerder": "Beheerder",
     "systeem": "Automatisch (systeem)",
     "duo_import": "DUO (verzuimregister)",
+    "import": "Import van bestaande vrijstellingen",
 }
 
 # The work list is the same page for every role; its title says what it holds.
@@ -99,6 +100,7 @@ FIELD_LABELS = {
     "herinnering_verlenging_op": "Herinnering verlenging verstuurd op",
     "verlengen_voor": "Nieuwe kennisgeving uiterlijk op",
     "vrijstelling_beeindigd_op": "Vrijstelling gestopt op (na herbeoordeling)",
+    "overgangsrecht": "Vrijstelling van vóór de nieuwe wet (overgangsrecht): loopt tot de oorspronkelijke einddatum",
 }
 DATE_FIELDS = {
     "ontvangen_op", "kennisgeving_deadline", "aanvullen_voor", "aangevuld_op", "in_behandeling_op",

@@ -100,6 +100,15 @@ class TrekIn(Payload):
     reden: str | None = None
 
 
+class Importeer(Payload):
+    """An exemption granted under the old rules, as the gemeente registered it (overgangsrecht)."""
+
+    child_id: int
+    begindatum: date
+    einddatum: date | None = None
+    herbeoordelingsdatum: date | None = None
+
+
 class HerinnerVerlenging(Payload):
     pass
 
@@ -280,6 +289,24 @@ def _guard_herinnering(ctx: GuardContext):
     return None
 
 
+def _guard_import(ctx: GuardContext):
+    from casework.formatting import format_datum
+
+    p = ctx.payload
+    errors: dict[str, str] = {}
+    if ctx.case.child is None:
+        errors["child_id"] = "Dit kind is niet gevonden."
+    if p.einddatum and p.einddatum < p.begindatum:
+        errors["einddatum"] = (f"De einddatum ({format_datum(p.einddatum)}) ligt voor de begindatum "
+                               f"({format_datum(p.begindatum)}).")
+    if p.herbeoordelingsdatum:
+        if p.herbeoordelingsdatum <= p.begindatum:
+            errors["herbeoordelingsdatum"] = "De herbeoordelingsdatum moet na de begindatum liggen."
+        elif p.einddatum and p.herbeoordelingsdatum > p.einddatum:
+            errors["herbeoordelingsdatum"] = "De herbeoordelingsdatum kan niet na de einddatum liggen."
+    return errors or None
+
+
 def _guard_beeindig(ctx: GuardContext):
     if ctx.payload.reden == "anders" and not (ctx.payload.toelichting or "").strip():
         return {"toelichting": "Bij reden 'anders' is een toelichting nodig."}
@@ -414,6 +441,14 @@ def _apply_beeindig(ctx: GuardContext) -> None:
                      "beeindigd_op": ctx.today.isoformat(), "procedure_afgebroken": afgebroken}
 
 
+def _apply_importeer(ctx: GuardContext) -> None:
+    p, case = ctx.payload, ctx.case
+    case.ingangsdatum, case.einddatum = p.begindatum, p.einddatum
+    case.herbeoordelingsdatum = p.herbeoordelingsdatum
+    case.data = {"schooljaar": schooljaar_van(p.begindatum), "ontvangen_op": ctx.today.isoformat(),
+                 "overgangsrecht": True, "papier": True}
+
+
 def _apply_herinner_verlenging(ctx: GuardContext) -> None:
     ctx.case.data = {**ctx.case.data, "herinnering_verlenging_op": ctx.today.isoformat(),
                      "verlengen_voor": verlengen_voor(ctx.case, ctx.today).isoformat()}
@@ -537,6 +572,10 @@ EVENTS = {e.name: e for e in (
               _OUDER, ZieAf, (), (LetterSpec("v5a_afzien", "ouder"),), _apply_zie_af,
               applies=heeft_vrijstelling,
               not_applicable="Er loopt nog geen vrijstelling. U kunt de kennisgeving wel intrekken."),
+    # Exemptions granted under the old rules keep their dates (overgangsrecht); role import.
+    EventSpec("importeer", "Bestaande vrijstelling importeren", (NEW,), "vrijgesteld",
+              frozenset({"import"}), Importeer, (_guard_import,),
+              (LetterSpec("v5a_overgangsrecht", "ouder"),), _apply_importeer),
     EventSpec("herinner_verlenging", "Herinnering verlenging sturen", ("vrijgesteld",), "vrijgesteld",
               frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), HerinnerVerlenging,
               (_guard_herinnering,), (LetterSpec("v5a_herinnering_verlenging", "ouder"),),
@@ -594,6 +633,9 @@ def letter_facts(kind: str, case, recipient: dict) -> dict:
         facts = {"ingangsdatum": case.ingangsdatum, "einddatum": case.einddatum,
                  "herbeoordelingsdatum": case.herbeoordelingsdatum,
                  "mogelijkheden": list(d.get("mogelijkheden") or [])}
+    elif kind == "v5a_overgangsrecht":
+        facts = {"ingangsdatum": case.ingangsdatum, "einddatum": case.einddatum,
+                 "herbeoordelingsdatum": case.herbeoordelingsdatum}
     elif kind == "v5a_herinnering_verlenging":
         voor = iso("verlengen_voor")
         facts = {"einddatum": case.einddatum, "verlengen_voor": voor,
