@@ -135,7 +135,7 @@ def history_query(user: User, case: Case) -> Select:
     if user.role == "swv_adviseur":
         q = q.where(AuditEvent.event.in_(_SWV_EVENTS))
     if user.role == "school":  # a school never learns that (or which) route was taken
-        q = q.where(AuditEvent.event.not_in(("kies_route", "verwijs_door")))
+        q = q.where(AuditEvent.event.not_in(("kies_route", "verwijs_door", "hervat_route")))
     return q
 
 
@@ -285,6 +285,7 @@ _OUDER_VERZUIM = {
     "soort", "verzuimsoort", "uren", "keer_te_laat", "periode_start", "periode_eind",
     "omschrijving", "ontvangen_op", "gesprek_gepland_op", "gesprek_tijd", "gesprek_plaats", "route",
     "afspraken", "tegen", "monitoren_tot", "resultaat", "toelichting_resultaat", "afgesloten_op",
+    "hulp_loopt_door",
     "omgezet_op",
 }
 _EXCLUDED = {"leerplichtambtenaar": {"weging_advies"}, "jeugdarts": set()}

@@ -160,6 +160,8 @@ def event_data(demo, case: Case, event: str) -> dict:
         return kies_route_data(route)
     if name == "verwijs_door":
         return verwijs_door_data(route)
+    if name == "hervat_route":  # the absence came back during monitoring
+        return verwijs_door_data(route, motivering="Sinds de monitoring mist de leerling weer lessen.")
     if name == "start_monitoring":
         return {"uitkomst": "hulp_gestart", "monitoren_tot": days_ahead(60).isoformat()}
     if name == "sluit_af":

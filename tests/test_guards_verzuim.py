@@ -437,7 +437,7 @@ def test_draag_over_needs_another_gemeente(demo):
     _refused_without_effect("gemeente_id", case, "draag_over", demo.lpa, {"gemeente_id": 987654})
     _accepted(demo, case, "draag_over", {"gemeente_id": demo.buurdorp.id})
     assert (case.state, case.data["overgedragen_aan"], duo_status(case)) == (
-        "afgesloten", demo.buurdorp.id, "D")
+        "afgesloten", demo.buurdorp.id, "G")
 
 
 def test_trek_in_only_by_the_school_and_only_from_ontvangen(demo):

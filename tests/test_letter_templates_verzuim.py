@@ -430,8 +430,23 @@ def test_ontvangstbevestiging_signaal_is_about_early_help():
     assert "Een signaal is nooit een reden voor straf" in text
     assert "om op tijd te helpen" in text
     assert "6 uur" in text and "vanaf 5 oktober 2026" in text
-    assert "Het signaal wordt dan een verzuimmelding" in text
+    # A melding goes through DUO: the gemeente never promises to turn the signaal into one.
+    assert "Het signaal wordt dan een verzuimmelding" not in text
+    assert "verplicht een verzuimmelding te doen, via DUO" in text
+    assert "Het is niet bedoeld voor straf" in text
     assert_no_school_secrets("vz_ontvangstbevestiging", text)
+
+
+@pytest.mark.parametrize("kind", ["vz_ontvangstbevestiging", "vz_uitnodiging",
+                                  "vz_route_vrijwillige_hulp", "vz_monitoring",
+                                  "vz_monitoring_school", "vz_afsluiting", "vz_afsluiting_school"])
+def test_every_signaal_letter_says_it_is_not_for_punishment(kind):
+    """The law: a signaal is not meant for enforcement (seed 002 l. 3608); a melding's letters
+    do not carry the sentence."""
+    signaal = letter_text(kind, **({"soort": "signaal", "verzuimsoort": None}
+                                   if "verzuimsoort" in make_context(kind) else {"soort": "signaal"}))
+    assert "niet bedoeld voor straf" in signaal
+    assert "niet bedoeld voor straf" not in letter_text(kind)
 
 
 def test_melding_needs_a_verzuimsoort():

@@ -121,7 +121,7 @@ def _verzuim_flow(demo, soort: str) -> Flow:
         return [u for u in candidates if policy.can_see_case(u, case)]
 
     def variants(event: str, case: Case) -> list[str]:
-        if event in ("kies_route", "verwijs_door"):
+        if event in ("kies_route", "verwijs_door", "hervat_route"):
             return [f"{event}:{route}" for route in ROUTES]
         return [event]
 

@@ -518,7 +518,7 @@ def test_full_lpa_flow_from_onderzoek_to_afgesloten(client, demo):
     case = refreshed(case.id)
     page = text(client.get(url))
     assert (case.state, case.is_open) == ("afgesloten", False)
-    assert "G – afgesloten na behandeling" in page and "Het verzuim is gestopt" in page
+    assert "G – afgesloten (na behandeling" in page and "Het verzuim is gestopt" in page
     assert "Wat kunt u nu doen?" not in page
     history = [row.event for row in db.session.scalars(
         select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq))]

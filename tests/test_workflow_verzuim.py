@@ -25,7 +25,7 @@ STATES = ("ontvangen", "in_onderzoek", "vrijwillige_hulp", "halt", "verplicht_ka
 ROUTES = ("vrijwillige_hulp", "halt", "verplicht_kader", "proces_verbaal")
 DUO = {"ontvangen": "R", "in_onderzoek": "B", "vrijwillige_hulp": "B", "halt": "B",
        "verplicht_kader": "B", "proces_verbaal": "B", "monitoring": "B"}
-DUO_AFGESLOTEN = {"neem_ter_kennisgeving_aan": "K", "draag_over": "D", "trek_in": "I",
+DUO_AFGESLOTEN = {"neem_ter_kennisgeving_aan": "K", "draag_over": "G", "trek_in": "I",
                   "sluit_af": "G"}
 
 # The ten events of domain.md; kies_route and verwijs_door once per destination route.
@@ -37,6 +37,7 @@ EVENTS = (
     "verwijs_door:vrijwillige_hulp", "verwijs_door:halt", "verwijs_door:verplicht_kader",
     "verwijs_door:proces_verbaal",
     "start_monitoring", "sluit_af",
+    "hervat_route:vrijwillige_hulp", "hervat_route:halt",
 )
 
 # domain.md, workflow 2, "Events": (from-state, event) -> to-state. Every pair not listed is
@@ -69,6 +70,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("verplicht_kader", "start_monitoring"): "monitoring",
     ("proces_verbaal", "start_monitoring"): "monitoring",
     ("in_onderzoek", "sluit_af"): "afgesloten",
+    # The absence came back during monitoring: back to a route (issue: no dead ends).
+    ("monitoring", "hervat_route:vrijwillige_hulp"): "vrijwillige_hulp",
+    ("monitoring", "hervat_route:halt"): "halt",
     ("vrijwillige_hulp", "sluit_af"): "afgesloten",
     ("halt", "sluit_af"): "afgesloten",
     ("verplicht_kader", "sluit_af"): "afgesloten",
@@ -97,7 +101,7 @@ LETTERS: dict[str, set[tuple[str, str]]] = {
     "trek_in": {("vz_intrekking", "school")},
     "escaleer_naar_melding": {("vz_omzetting", "ouder"), ("vz_omzetting_school", "school")},
     **{f"{event}:{route}": {(f"vz_route_{route}", "ouder"), (f"vz_route_{route}", "leerling")}
-       for event in ("kies_route", "verwijs_door") for route in ROUTES},
+       for event in ("kies_route", "verwijs_door", "hervat_route") for route in ROUTES},
     "start_monitoring": {("vz_monitoring", "ouder"), ("vz_monitoring_school", "school")},
     "sluit_af": {("vz_afsluiting", "ouder"), ("vz_afsluiting_school", "school")},
 }

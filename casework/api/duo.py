@@ -111,7 +111,7 @@ def duo_import():
      response=lambda components: {
          "type": "string",
          "description": "CSV (;) met kopregel: " + ";".join(duo_service.EXPORT_COLUMNS)
-                        + ". duo_status: R, B, G, K, D of I."},
+                        + ". duo_status: R, B, G, K of I (een overdracht aan een andere gemeente is G; DUO kent D sinds 2020 niet meer)."},
      description="Eén regel per verzuimmelding (geen signalen) die van `van` tot en met `tot` "
                  "binnenkwam, met de DUO-status (artikel 21a lid 6). Bevat BSN's: elke zaak "
                  "komt in het toegangslog.")

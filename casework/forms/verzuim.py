@@ -232,6 +232,7 @@ class KiesRouteForm(EventForm):
                                     "voor Halt")
     tegen = RadioField("Tegen wie is het proces-verbaal?", choices=options(texts.TEGEN_LABELS.items()),
                        validate_choice=False)
+    hulp_loopt_door = BooleanField("De vrijwillige hulp gaat door naast Halt")
     opvolgen_op = DatumField("Wanneer kijkt u of de route werkt? (niet verplicht)")
     # the cause, from step 1
     oorzaak = HiddenField()
@@ -273,6 +274,7 @@ class KiesRouteForm(EventForm):
             "motivering_afwijking": self.motivering_afwijking.data or None,
             "afspraken": self.afspraken.data or "",
             "toestemming_halt": bool(self.toestemming_halt.data) if route == "halt" else False,
+            "hulp_loopt_door": bool(self.hulp_loopt_door.data) if route == "halt" else False,
             "tegen": (self.tegen.data or None) if route == "proces_verbaal" else None,
             "opvolgen_op": self.opvolgen_op.data.isoformat() if self.opvolgen_op.data else None,
         }
@@ -289,6 +291,7 @@ class VerwijsDoorForm(EventForm):
                                     "voor Halt")
     tegen = RadioField("Tegen wie is het proces-verbaal?", choices=options(texts.TEGEN_LABELS.items()),
                        validate_choice=False)
+    hulp_loopt_door = BooleanField("De vrijwillige hulp gaat door naast Halt")
     opvolgen_op = DatumField("Wanneer kijkt u of de route werkt? (niet verplicht)")
 
     hints: ClassVar[dict[str, str]] = {
@@ -309,8 +312,30 @@ class VerwijsDoorForm(EventForm):
         data = super().payload()
         if data.get("route") != "halt":
             data.pop("toestemming_halt", None)
+            data.pop("hulp_loopt_door", None)
         if data.get("route") != "proces_verbaal":
             data.pop("tegen", None)
+        return data
+
+
+class HervatRouteForm(VerwijsDoorForm):
+    route = SelectField("Naar welke route?", validate_choice=False)
+    motivering = TextAreaField("Waarom is een route weer nodig?", render_kw={"rows": 3})
+    intro = "Het verzuim is teruggekomen tijdens de monitoring. Kies de route die nu past."
+    hints: ClassVar[dict[str, str]] = {
+        **VerwijsDoorForm.hints,
+        "motivering": "Bijvoorbeeld: sinds de monitoring mist de leerling weer lessen.",
+        "hulp_loopt_door": "Alleen bij Halt.",
+    }
+
+    def setup(self, user, case) -> None:
+        routes = ROUTES if (case.data or {}).get("soort") != "signaal" else ("vrijwillige_hulp",)
+        self.route.choices = options((r, STATES[r]) for r in routes)
+
+    def payload(self) -> dict:
+        data = super().payload()
+        if data.get("route") != "halt":
+            data.pop("hulp_loopt_door", None)
         return data
 
 
@@ -348,6 +373,7 @@ VERZUIM_EVENT_FORMS: dict[str, type[EventForm]] = {
     "escaleer_naar_melding": EscaleerNaarMeldingForm,
     "kies_route": KiesRouteForm,
     "verwijs_door": VerwijsDoorForm,
+    "hervat_route": HervatRouteForm,
     "start_monitoring": StartMonitoringForm,
     "sluit_af": SluitAfForm,
 }

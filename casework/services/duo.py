@@ -21,7 +21,7 @@ existing verzuim case, or as an earlier row of the file) are skipped and do not 
 report never holds a full BSN.
 
 Status export: one line per melding received in a period, with the DUO status of its state
-(R, B, G, K, D, I; see workflows/verzuim.duo_status) and the date of its last change.
+(R, B, G, K, I — never D, which DUO dropped in 2020; see workflows/verzuim.duo_status) and the date of its last change.
 """
 from __future__ import annotations
 

@@ -287,13 +287,15 @@ INGEDIEND_DOOR_LABELS = {"school": "School", "leerplichtambtenaar": "Leerplichta
 DUO_STATUS_LABELS = {
     "R": "R – geregistreerd: ontvangen, nog niet in behandeling",
     "B": "B – in behandeling bij de leerplichtambtenaar",
-    "G": "G – afgesloten na behandeling",
+    "G": "G – afgesloten (na behandeling, of overgedragen aan een andere gemeente)",
     "K": "K – ter kennisgeving aangenomen: geen verdere actie",
-    "D": "D – overgedragen aan een andere gemeente",
     "I": "I – ingetrokken door de school",
 }
 
 VERZUIM_FIELD_LABELS = {
+    "hulp_loopt_door": "Vrijwillige hulp loopt door naast Halt",
+    "motivering_hervatting": "Waarom weer een route (na monitoring)",
+    "hervat_op": "Terug naar een route op",
     "soort": "Soort",
     "oorspronkelijke_soort": "Ingediend als",
     "omgezet_op": "Omgezet naar verzuimmelding op",

@@ -36,7 +36,9 @@ DREMPEL_DAGEN = 28  # 4 school weeks
 
 # DUO's handling status per state; `afgesloten` depends on how the case ended.
 _DUO_STATUS = {"ontvangen": "R", **{s: "B" for s in ("in_onderzoek", *ROUTES, "monitoring")}}
-_DUO_AFGESLOTEN = {"ter_kennisgeving": "K", "overgedragen": "D", "ingetrokken": "I", "afgesloten": "G"}
+# DUO dropped D (overgedragen) in 2020: a handover to another gemeente is reported as G, closed
+# here; the receiving gemeente's own case carries the melding on.
+_DUO_AFGESLOTEN = {"ter_kennisgeving": "K", "overgedragen": "G", "ingetrokken": "I", "afgesloten": "G"}
 
 
 def duo_status(case) -> str:
@@ -109,6 +111,8 @@ class KiesRoute(Payload):
     eerdere_routes_mislukt: bool = False
     ouders_werken_niet_mee: bool = False
     opvolgen_op: date | None = None
+    # Halt may run alongside voluntary help (MAS): the help goes on while the pupil does Halt.
+    hulp_loopt_door: bool = False
 
 
 class VerwijsDoor(Payload):
@@ -118,6 +122,11 @@ class VerwijsDoor(Payload):
     toestemming_halt: bool = False
     tegen: Literal["ouders", "jongere"] | None = None
     opvolgen_op: date | None = None
+    hulp_loopt_door: bool = False
+
+
+class HervatRoute(VerwijsDoor):
+    """The absence came back during monitoring: back to a route (any, by the same guards)."""
 
 
 class StartMonitoring(Payload):
@@ -371,6 +380,16 @@ def _guard_verwijs_door(ctx: GuardContext):
     return _route_guards(ctx, ctx.payload.route) or None
 
 
+def _guard_hulp_naast_halt(ctx: GuardContext):
+    if ctx.payload.hulp_loopt_door and ctx.payload.route != "halt":
+        return {"hulp_loopt_door": "Hulp die doorloopt naast Halt hoort bij de route Halt."}
+    return None
+
+
+def _guard_hervat_route(ctx: GuardContext):
+    return _route_guards(ctx, ctx.payload.route) or None
+
+
 def _guard_monitoring(ctx: GuardContext):
     if ctx.payload.monitoren_tot <= ctx.today:
         return {"monitoren_tot": "Kies een datum in de toekomst tot wanneer de aanwezigheid gevolgd wordt."}
@@ -475,6 +494,32 @@ def _apply_verwijs_door(ctx: GuardContext) -> None:
                      "opvolgen_op": _follow_up(ctx)}
 
 
+def _hulp_loopt_door(ctx: GuardContext) -> None:
+    ctx.case.data = {**ctx.case.data,
+                     "hulp_loopt_door": bool(ctx.payload.hulp_loopt_door and ctx.payload.route == "halt")}
+
+
+def _apply_kies_route_en_hulp(ctx: GuardContext) -> None:
+    _apply_kies_route(ctx)
+    _hulp_loopt_door(ctx)
+
+
+def _apply_verwijs_door_en_hulp(ctx: GuardContext) -> None:
+    _apply_verwijs_door(ctx)
+    _hulp_loopt_door(ctx)
+
+
+def _apply_hervat_route(ctx: GuardContext) -> None:
+    p = ctx.payload
+    ctx.case.data = {**ctx.case.data, "route": p.route, "motivering_hervatting": p.motivering,
+                     "afspraken": p.afspraken or ctx.case.data.get("afspraken", ""),
+                     "toestemming_halt": p.toestemming_halt,
+                     "tegen": p.tegen if p.route == "proces_verbaal" else None,
+                     "routes": [*ctx.case.data.get("routes", []), p.route],
+                     "hervat_op": ctx.today.isoformat(), "opvolgen_op": _follow_up(ctx)}
+    _hulp_loopt_door(ctx)
+
+
 def _apply_monitoring(ctx: GuardContext) -> None:
     p = ctx.payload
     ctx.case.data = {**ctx.case.data, "uitkomst": p.uitkomst,
@@ -556,10 +601,12 @@ EVENTS = {e.name: e for e in (
               (LetterSpec("vz_omzetting", "ouder"), LetterSpec("vz_omzetting_school", "school")),
               _apply_escaleer, applies=lambda case: (case.data or {}).get("soort") == "signaal"),
     EventSpec("kies_route", "Route kiezen", ("in_onderzoek",), _route_dest, _LPA, KiesRoute,
-              (_guard_kies_route,), _ROUTE_LETTERS, _apply_kies_route, dests=ROUTES,
+              (_guard_kies_route, _guard_hulp_naast_halt), _ROUTE_LETTERS, _apply_kies_route_en_hulp,
+              dests=ROUTES,
               audit_details=_audit_kies_route),
     EventSpec("verwijs_door", "Doorverwijzen naar zwaardere route", ROUTES, _route_dest, _LPA,
-              VerwijsDoor, (_guard_verwijs_door,), _ROUTE_LETTERS, _apply_verwijs_door,
+              VerwijsDoor, (_guard_verwijs_door, _guard_hulp_naast_halt), _ROUTE_LETTERS,
+              _apply_verwijs_door_en_hulp,
               dests=ROUTES, audit_details=_audit_verwijs_door),
     EventSpec("start_monitoring", "Monitoring starten", ROUTES, "monitoring", _LPA, StartMonitoring,
               (_guard_monitoring,),
@@ -569,6 +616,9 @@ EVENTS = {e.name: e for e in (
               SluitAf, (_guard_sluit_af,),
               (LetterSpec("vz_afsluiting", "ouder"), LetterSpec("vz_afsluiting_school", "school")),
               _apply_close("afgesloten")),
+    EventSpec("hervat_route", "Terug naar een route", ("monitoring",), _route_dest, _LPA,
+              HervatRoute, (_guard_hervat_route, _guard_hulp_naast_halt), _ROUTE_LETTERS,
+              _apply_hervat_route, dests=ROUTES, audit_details=_audit_verwijs_door),
 )}
 
 
@@ -599,7 +649,8 @@ def letter_facts(kind: str, case, recipient: dict) -> dict:
     elif kind in ("vz_omzetting", "vz_omzetting_school"):
         facts |= period
     elif kind.startswith("vz_route_"):
-        facts |= {"afspraken": d.get("afspraken", ""), "verwezen": len(d.get("routes", [])) > 1}
+        facts |= {"afspraken": d.get("afspraken", ""), "verwezen": len(d.get("routes", [])) > 1,
+                  "hulp_loopt_door": bool(d.get("hulp_loopt_door"))}
         if kind == "vz_route_proces_verbaal":
             facts |= {"tegen": d.get("tegen")}
     elif kind in ("vz_monitoring", "vz_monitoring_school"):
