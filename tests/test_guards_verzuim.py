@@ -228,8 +228,8 @@ def test_a_signaal_in_vrijwillige_hulp_is_not_referred_to_a_heavier_route(demo, 
     (lambda: born_for_age(12, on=days_ago(20), birthday_in=1), False),  # 11 then, 12 now
     (lambda: born_for_age(17), True),
     (lambda: born_for_age(18, birthday_in=1), True),                  # turns 18 tomorrow: still 17
-    (lambda: born_for_age(18, on=days_ago(1)), False),                # 18 on the last day of the period
-], ids=["12-at-start", "11-at-start", "17", "day-before-18", "18-at-end"])
+    (lambda: born_for_age(18), False),  # 17 during the period, 18 today: no enforcement from 18
+], ids=["12-at-start", "11-at-start", "17", "day-before-18", "18-today"])
 def test_halt_only_for_a_pupil_of_12_to_17_during_the_period(demo, born, allowed):
     child = make_pupil(demo, born())
     case = _in_onderzoek(demo, child)
