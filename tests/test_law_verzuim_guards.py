@@ -201,3 +201,17 @@ def test_a_converted_signaal_with_melding_facts_may_reach_halt_and_pv(api, demo,
     pv = _converted(demo, verzuimsoort=verzuimsoort, uren=18)
     assert _voorstel(api, pv, oorzaak_categorie="onbekend", eerdere_routes_mislukt=True) == "proces_verbaal"
     assert api.ok(_kies(api, pv, "proces_verbaal", tegen="ouders"))["state"] == "proces_verbaal"
+
+
+# ------------------------------------------------------------------ 4. the DUO intake too
+
+def test_the_duo_intake_refuses_a_melding_for_a_child_who_is_not_yet_leerplichtig(demo):
+    from casework.services import duo
+
+    child = make_pupil(demo, born_for_age(4))
+    content = ("bsn;brin;verzuimsoort;uren;periode_start;periode_eind;omschrijving\n"
+               f"{child.bsn};99AA;V3;18;{START.isoformat()};{days_ago(1).isoformat()};Vaak afwezig\n"
+               ).encode("utf-8")
+    report = duo.import_meldingen(content, dry_run=True, gemeente_ids=[demo.voorbeeldstad.id])
+    (regel,) = report.rows
+    assert "De leerplicht begint" in regel.reason, regel
