@@ -841,7 +841,7 @@ class _Generator:
         self._close(c, "draag_over", "overgedragen", day, actor, {"gemeente_id": other["id"]}, end)
 
     def _sluit_af(self, c: _CaseBuilder, day: date, actor: tuple, end: date) -> None:
-        resultaat = self.rng.choices(verzuim.RESULTATEN, (55, 15, 10, 3, 5, 12))[0]
+        resultaat = self.rng.choices(verzuim.RESULTATEN, (55, 15, 10, 3, 5, 0, 12))[0]
         toelichting = "Afgesproken met school en ouders." if resultaat == "anders" else None
         self._close(c, "sluit_af", "afgesloten", day, actor,
                     {"resultaat": resultaat, "toelichting": toelichting}, end)

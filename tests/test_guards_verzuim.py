@@ -1,7 +1,8 @@
 """Every guard of the verzuim workflow, from both sides, naming the field that failed.
 
-Ages are computed on date.today() inside fire(), so pupils are born relative to today
-(factories_verzuim.born_for_age): "12th birthday today", "turns 12 tomorrow", and so on.
+Ages are computed on date.today() inside fire(), or on the dates of the absence period
+(days_ago(20)..days_ago(1) in the factories), so pupils are born relative to those days
+(factories_verzuim.born_for_age): "12th birthday on the first day of the period", and so on.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from casework.services.cases import commit, fire, open_case
 from casework.services.errors import InvalidTransition, ValidationFailed
 from casework.workflows.verzuim import duo_status
 from factories_verzuim import (
-    CASE_TYPE, audit_count, audit_rows, days_ago, days_ahead, escaleer_data, event_data,
-    fire_and_commit, kies_route_data, letter_count, letters_of, make_pupil_aged,
+    CASE_TYPE, audit_count, audit_rows, born_for_age, days_ago, days_ahead, escaleer_data, event_data,
+    fire_and_commit, kies_route_data, letter_count, letters_of, make_pupil, make_pupil_aged,
     make_verzuim_case, melding_data, signaal_data, stored_case, stored_data, verwijs_door_data,
 )
 
@@ -222,15 +223,15 @@ def test_a_signaal_in_vrijwillige_hulp_is_not_referred_to_a_heavier_route(demo, 
 
 # ------------------------------------------------------------------ Halt: age on the day
 
-@pytest.mark.parametrize(("years", "birthday_in", "allowed"), [
-    (12, 0, True),    # 12th birthday today
-    (12, 1, False),   # turns 12 tomorrow: 11 years and 364 days
-    (17, 0, True),
-    (18, 1, True),    # turns 18 tomorrow: still 17 today
-    (18, 0, False),   # 18th birthday today
-], ids=["12-today", "11y364d", "17", "day-before-18", "18-today"])
-def test_halt_only_for_a_pupil_of_12_to_17_on_the_day(demo, years, birthday_in, allowed):
-    child = make_pupil_aged(demo, years, birthday_in=birthday_in)
+@pytest.mark.parametrize(("born", "allowed"), [
+    (lambda: born_for_age(12, on=days_ago(20)), True),                # 12 on the first day of the period
+    (lambda: born_for_age(12, on=days_ago(20), birthday_in=1), False),  # 11 then, 12 now
+    (lambda: born_for_age(17), True),
+    (lambda: born_for_age(18, birthday_in=1), True),                  # turns 18 tomorrow: still 17
+    (lambda: born_for_age(18), False),  # 17 during the period, 18 today: no enforcement from 18
+], ids=["12-at-start", "11-at-start", "17", "day-before-18", "18-today"])
+def test_halt_only_for_a_pupil_of_12_to_17_during_the_period(demo, born, allowed):
+    child = make_pupil(demo, born())
     case = _in_onderzoek(demo, child)
     # Motivering given either way, so only the age decides.
     data = kies_route_data("halt", motivering_afwijking=MOTIVERING)
@@ -239,7 +240,7 @@ def test_halt_only_for_a_pupil_of_12_to_17_on_the_day(demo, years, birthday_in, 
         assert case.state == "halt"
     else:
         exc = _refused_without_effect("route", case, "kies_route", demo.lpa, data)
-        assert "12 tot en met 17" in exc.fields["route"][0]
+        assert "12 tot en met 17" in exc.fields["route"][0] or "18 jaar" in exc.fields["route"][0]
 
 
 # ------------------------------------------------------------------ Halt: hours or times late
@@ -306,12 +307,12 @@ def test_proces_verbaal_needs_tegen(demo):
 
 
 @pytest.mark.parametrize(("birthday_in", "tegen", "allowed"), [
-    (1, "jongere", False),  # turns 12 tomorrow
-    (0, "jongere", True),   # 12th birthday today
+    (1, "jongere", False),  # turned 12 the day after the period began
+    (0, "jongere", True),   # 12th birthday on the first day of the period
     (1, "ouders", True),
-], ids=["jongere-11", "jongere-12-today", "ouders-11"])
+], ids=["jongere-11", "jongere-12-at-start", "ouders-11"])
 def test_proces_verbaal_against_the_pupil_only_from_12(demo, birthday_in, tegen, allowed):
-    child = make_pupil_aged(demo, 12, birthday_in=birthday_in)
+    child = make_pupil(demo, born_for_age(12, on=days_ago(20), birthday_in=birthday_in))
     case = _in_onderzoek(demo, child)
     data = kies_route_data("proces_verbaal", tegen=tegen)
     if allowed:

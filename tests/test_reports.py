@@ -459,10 +459,11 @@ def routes(demo, clock):
          verwijs_door_data("proces_verbaal", tegen="jongere"))
     c["halt_dicht"] = route(demo, clock, d("2025-02-10"), "halt")
     step(demo, clock, c["halt_dicht"], d("2025-03-01"), "sluit_af")
-    # A pupil whose 12th birthday is the day of the choice may go to Halt; one day younger may not.
-    twaalf = make_pupil(demo, date(2013, 3, 12))
+    # A pupil whose 12th birthday is the first day of the absence (the melding's period runs
+    # from 20 days before) may go to Halt; one day younger may not.
+    twaalf = make_pupil(demo, date(2013, 2, 20))
     c["halt_12"] = route(demo, clock, d("2025-03-12"), "halt", child=twaalf)
-    bijna = make_pupil(demo, date(2013, 3, 13))
+    bijna = make_pupil(demo, date(2013, 2, 21))
     c["bijna_12"] = melding(demo, clock, d("2025-03-12"), child=bijna)
     step(demo, clock, c["bijna_12"], d("2025-03-12"), "start_onderzoek")
     with pytest.raises(ValidationFailed):

@@ -11,7 +11,8 @@ from casework.services.errors import Forbidden, InvalidTransition, NotFound
 from casework.workflows.verzuim import KiesRoute, propose_route
 from factories import make_case
 from factories_verzuim import (
-    audit_rows, fire_and_commit, kies_route_data, make_pupil_aged, make_verzuim_case,
+    audit_rows, born_for_age, days_ago, fire_and_commit, kies_route_data, make_pupil,
+    make_pupil_aged, make_verzuim_case,
     verwijs_door_data,
 )
 
@@ -114,9 +115,12 @@ def test_the_service_proposes_from_the_case_and_what_the_lpa_records(demo):
                                                 "eerdere_routes_mislukt": True})["route"] == VH
 
 
-def test_the_service_uses_the_age_on_the_day(demo):
-    young = make_verzuim_case(demo, "in_onderzoek", child=make_pupil_aged(demo, 12, birthday_in=1))
-    twelve = make_verzuim_case(demo, "in_onderzoek", child=make_pupil_aged(demo, 12))
+def test_the_service_uses_the_age_when_the_absence_began(demo):
+    # The factories' period is days_ago(20)..days_ago(1): 11 then (12 now) is too young for Halt.
+    young = make_verzuim_case(demo, "in_onderzoek", child=make_pupil(
+        demo, born_for_age(12, on=days_ago(20), birthday_in=1)))
+    twelve = make_verzuim_case(demo, "in_onderzoek", child=make_pupil(
+        demo, born_for_age(12, on=days_ago(20))))
     facts = {"oorzaak_categorie": "eigen_initiatief"}
     assert propose_for_case(young, demo.lpa, facts)["route"] == VH
     assert propose_for_case(twelve, demo.lpa, facts)["route"] == HALT

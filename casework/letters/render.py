@@ -220,7 +220,7 @@ _VERZUIMSOORT_BIJ_MELDING = frozenset({
 VERZUIM_SOORTEN = ("signaal", "melding")
 VERZUIMSOORTEN = ("16_uur_4_weken", "langdurig_relatief", "luxe", "overig")
 AFSLUITING_RESULTATEN = (
-    "verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling", "verhuisd", "anders",
+    "verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling", "verhuisd", "rmc", "anders",
 )
 PV_TEGEN = ("ouders", "jongere")
 

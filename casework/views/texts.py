@@ -264,6 +264,7 @@ RESULTAAT_LABELS = {
     "schoolwissel": "De leerling gaat naar een andere school",
     "vrijstelling": "De leerling heeft een vrijstelling",
     "verhuisd": "De leerling is verhuisd",
+    "rmc": "Overgedragen aan het RMC (voor jongeren vanaf 18 jaar)",
     "anders": "Anders (schrijf het in de toelichting)",
 }
 UITKOMST_LABELS = {

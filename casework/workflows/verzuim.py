@@ -30,7 +30,8 @@ OPEN_STATES = ("ontvangen", "in_onderzoek", *ROUTES, "monitoring")
 VERZUIMSOORTEN = ("16_uur_4_weken", "langdurig_relatief", "luxe", "overig")
 OORZAAK_CATEGORIEEN = ("zorg_of_gezondheid", "thuissituatie", "pesten_of_veiligheid",
                        "geen_passend_aanbod", "eigen_initiatief", "luxe", "onbekend")
-RESULTATEN = ("verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling", "verhuisd", "anders")
+RESULTATEN = ("verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling", "verhuisd", "rmc",
+              "anders")
 DREMPEL_UREN = 16
 DREMPEL_DAGEN = 28  # 4 school weeks
 
@@ -136,7 +137,7 @@ class StartMonitoring(Payload):
 
 class SluitAf(Payload):
     resultaat: Literal["verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling",
-                       "verhuisd", "anders"]
+                       "verhuisd", "rmc", "anders"]
     toelichting: str | None = None
 
 
@@ -167,19 +168,31 @@ def propose_route(*, soort: str, oorzaak_categorie: str, leeftijd: int, uren: in
                   keer_te_laat: int | None, halt_eerder: bool, verzuimsoort: str | None,
                   eerdere_hulp_niet_op_gang: bool = False, ontwikkeling_in_gevaar: bool = False,
                   eerdere_routes_mislukt: bool = False, ouders_werken_niet_mee: bool = False,
+                  leeftijd_eind: int | None = None, meerderjarig: bool = False,
+                  strafrecht_mogelijk: bool = True,
                   ) -> tuple[str, str]:
-    """The signaleringsinstrument of mas.md: the first rule that matches proposes the route."""
+    """The signaleringsinstrument of mas.md: the first rule that matches proposes the route.
+
+    `leeftijd` is the age when the absence began (periode_start), `leeftijd_eind` the age when
+    it ended (default: the same); `meerderjarig`: 18 or older on the day of the choice (no
+    enforcement at all); `strafrecht_mogelijk` False: a melding made from a signaal whose own
+    facts would not have made a melding (no Halt, no proces-verbaal)."""
     if soort == "signaal":
         return "vrijwillige_hulp", "Een signaal is bedoeld voor vroege hulp: alleen vrijwillige hulp past."
+    if meerderjarig:
+        return "vrijwillige_hulp", ("De leerling is 18 jaar of ouder: er is geen handhaving meer. "
+                                    "Alleen vrijwillige hulp past, of afsluiten (bijvoorbeeld: overgedragen aan het RMC).")
     if oorzaak_categorie in ("zorg_of_gezondheid", "thuissituatie", "pesten_of_veiligheid",
                              "geen_passend_aanbod"):
         return "vrijwillige_hulp", "Er zijn zorgen of problemen achter het verzuim: eerst hulp."
-    if (oorzaak_categorie == "eigen_initiatief" and halt_binnen_grenzen(leeftijd, uren, keer_te_laat)
+    leeftijd_eind = leeftijd if leeftijd_eind is None else leeftijd_eind
+    if (oorzaak_categorie == "eigen_initiatief" and strafrecht_mogelijk
+            and halt_binnen_grenzen(leeftijd, uren, keer_te_laat) and leeftijd_eind <= 17
             and not halt_eerder):
         return "halt", "Jongere van 12 tot 18 die zelf verzuimt, binnen de Halt-grenzen en nog niet eerder naar Halt."
     if eerdere_hulp_niet_op_gang and ontwikkeling_in_gevaar:
         return "verplicht_kader", "Vrijwillige hulp kwam niet op gang en de ontwikkeling van het kind is in gevaar."
-    if eerdere_routes_mislukt or (verzuimsoort == "luxe" and ouders_werken_niet_mee):
+    if strafrecht_mogelijk and (eerdere_routes_mislukt or (verzuimsoort == "luxe" and ouders_werken_niet_mee)):
         return "proces_verbaal", "Eerdere routes werkten niet, of luxeverzuim waarbij ouders niet meewerken."
     return "vrijwillige_hulp", "Geen bijzondere aanleiding: licht waar het kan."
 
@@ -289,6 +302,52 @@ def _guard_dien_in(ctx: GuardContext):
     return errors or None
 
 
+def kwalificatieplicht_eind(geboortedatum: date) -> date:
+    """The last day of the kwalificatieplicht: the day before the 18th birthday (a 29 February
+    child turns 18 on 1 March, as age_on counts)."""
+    try:
+        achttien = geboortedatum.replace(year=geboortedatum.year + 18)
+    except ValueError:
+        achttien = date(geboortedatum.year + 18, 3, 1)
+    return achttien - timedelta(days=1)
+
+
+def _guard_leerplichtig(ctx: GuardContext):
+    """A signaal or melding is only for a pupil who is leerplichtig or kwalificatieplichtig on the
+    period's dates (a signaal without a period: the day it is submitted). Leerplicht runs from the
+    first day of the month after the 5th birthday to 31 July of the school year of the 16th
+    birthday; the kwalificatieplicht follows it until the day before the 18th birthday
+    (a startkwalificatie is not recorded here)."""
+    from casework.formatting import format_datum
+
+    from .vrijstelling import leerplicht_start
+
+    p, child = ctx.payload, ctx.case.child
+    if child is None:
+        return None
+    begin, eind = leerplicht_start(child.geboortedatum), kwalificatieplicht_eind(child.geboortedatum)
+    dagen = [(veld, dag, wat) for veld, dag, wat in (
+        ("periode_start", p.periode_start, "begin van de periode"),
+        ("periode_eind", p.periode_eind, "einde van de periode")) if dag is not None]
+    if not dagen:
+        dagen = [("child_id", ctx.today, "de dag van indienen")]
+    errors: dict[str, str] = {}
+    for veld, dag, wat in dagen:
+        if dag < begin:
+            errors[veld] = (
+                "Verzuim melden kan alleen voor een leerling die leerplichtig is. De leerplicht "
+                "begint op de eerste dag van de maand na de 5e verjaardag: voor deze leerling op "
+                f"{format_datum(begin)}. Op {format_datum(dag)} ({wat}) was de leerling nog niet "
+                "leerplichtig.")
+        elif dag > eind:
+            errors[veld] = (
+                "Verzuim melden kan alleen voor een leerling die leerplichtig of kwalificatieplichtig "
+                "is. De kwalificatieplicht eindigt op de dag voor de 18e verjaardag: voor deze "
+                f"leerling op {format_datum(eind)}. Op {format_datum(dag)} ({wat}) was de leerling "
+                f"{age_on(child.geboortedatum, dag)}. Voor jongeren vanaf 18 is het RMC het aanspreekpunt.")
+    return errors or None
+
+
 def _guard_reden_voor_school(ctx: GuardContext):
     """The reason goes into a letter to the school, which never learns of routes or help."""
     from casework.letters.render import school_tekst_problemen
@@ -312,19 +371,76 @@ def _guard_escaleer(ctx: GuardContext):
     return errors or None
 
 
+def _periode_data(case, today: date) -> tuple[date, date]:
+    """The absence period of the case (periode_start..periode_eind in data); a case without one
+    counts from the day it came in (or today)."""
+    d = case.data or {}
+    fallback = d.get("ontvangen_op") or today.isoformat()
+    start = date.fromisoformat(d.get("periode_start") or d.get("periode_eind") or fallback)
+    eind = date.fromisoformat(d.get("periode_eind") or d.get("periode_start") or fallback)
+    return start, eind
+
+
+def leeftijden(case, today: date) -> tuple[int, int, int]:
+    """(age when the absence began, age when it ended, age on `today`): Halt and a
+    proces-verbaal against the young person look at the period (the offence), the end of
+    enforcement at 18 at the day of the choice."""
+    start, eind = _periode_data(case, today)
+    geb = case.child.geboortedatum
+    return age_on(geb, start), age_on(geb, eind), age_on(geb, today)
+
+
+def _signaal_zonder_meldingsfeiten(case) -> dict[str, str]:
+    """For a melding made from a signaal (escaleer_naar_melding): what its own facts lack to be a
+    fresh melding (empty: enough). `overig` has no threshold, so it needs 16 hours in 4 lesweken."""
+    d = case.data or {}
+    if d.get("oorspronkelijke_soort") != "signaal" or d.get("soort") != "melding":
+        return {}
+    args = (d.get("uren"), d.get("periode_start"), d.get("periode_eind"))
+    fouten = melding_feiten_fouten(case, d.get("verzuimsoort"), *args)
+    if not fouten and d.get("verzuimsoort") == "overig":
+        fouten = melding_feiten_fouten(case, "16_uur_4_weken", *args)
+    return fouten
+
+
 def _route_guards(ctx: GuardContext, route: str) -> dict[str, str]:
+    from casework.formatting import format_datum
+
     case, p = ctx.case, ctx.payload
     errors: dict[str, str] = {}
     soort = case.data.get("soort")
-    leeftijd = age_on(case.child.geboortedatum, ctx.today)
+    start, eind = _periode_data(case, ctx.today)
+    leeftijd_start, leeftijd_eind, leeftijd = leeftijden(case, ctx.today)
     if soort == "signaal" and route != "vrijwillige_hulp":
         errors["route"] = ("Bij een signaal is alleen vrijwillige hulp mogelijk. Halt, de Raad of "
                            "een proces-verbaal kan pas na een verzuimmelding.")
         return errors
+    if route != "vrijwillige_hulp" and leeftijd >= 18:
+        errors["route"] = (
+            "Vanaf 18 jaar is er geen handhaving meer: geen Halt, geen proces-verbaal en geen "
+            "verzoek aan de Raad voor de Kinderbescherming (dat is voor minderjarigen). "
+            f"Op {format_datum(ctx.today)} (vandaag) is deze leerling {leeftijd}. Kies vrijwillige "
+            "hulp, of sluit de zaak af (bijvoorbeeld: overgedragen aan het RMC).")
+        return errors
+    if route in ("halt", "proces_verbaal"):
+        fouten = _signaal_zonder_meldingsfeiten(case)
+        if fouten:
+            errors["route"] = (
+                "Deze melding is ontstaan uit een signaal. Een signaal is niet bedoeld voor "
+                "strafrechtelijke handhaving: Halt of een proces-verbaal kan alleen als de feiten "
+                "van de melding zelf genoeg zijn voor een verzuimmelding (bij 'overig': 16 uur of "
+                "meer binnen 4 lesweken). Dat is hier niet zo: " + " ".join(fouten.values()))
+            return errors
     if route == "halt":
-        if not 12 <= leeftijd <= 17:
-            errors["route"] = f"Halt is voor jongeren van 12 tot en met 17 jaar; deze leerling is {leeftijd}."
-        elif not halt_binnen_grenzen(leeftijd, case.data.get("uren"), case.data.get("keer_te_laat")):
+        if leeftijd_start < 12:
+            errors["route"] = (
+                "Halt is voor jongeren die 12 tot en met 17 jaar waren toen het verzuim gebeurde. "
+                f"Op {format_datum(start)} (begin van de periode) was deze leerling {leeftijd_start}.")
+        elif leeftijd_eind > 17:
+            errors["route"] = (
+                "Halt is voor jongeren die 12 tot en met 17 jaar waren toen het verzuim gebeurde. "
+                f"Op {format_datum(eind)} (einde van de periode) was deze leerling {leeftijd_eind}.")
+        elif not halt_binnen_grenzen(leeftijd_start, case.data.get("uren"), case.data.get("keer_te_laat")):
             errors["route"] = "Halt past bij 9 tot 60 uur verzuim, of 12 tot 60 keer te laat."
         elif earlier_halt(case.child_id, case.id):
             errors["route"] = "Deze leerling ging al eerder naar Halt voor schoolverzuim."
@@ -334,8 +450,11 @@ def _route_guards(ctx: GuardContext, route: str) -> dict[str, str]:
     if route == "proces_verbaal":
         if p.tegen is None:
             errors["tegen"] = "Kies tegen wie het proces-verbaal is: de ouders of de jongere."
-        elif p.tegen == "jongere" and leeftijd < 12:
-            errors["tegen"] = "Een proces-verbaal tegen de jongere kan pas vanaf 12 jaar."
+        elif p.tegen == "jongere" and leeftijd_start < 12:
+            errors["tegen"] = (
+                "Een proces-verbaal tegen de jongere kan alleen als de jongere 12 jaar of ouder "
+                f"was toen het verzuim begon. Op {format_datum(start)} (begin van de periode) was "
+                f"deze leerling {leeftijd_start}.")
     return errors
 
 
@@ -351,9 +470,11 @@ class RouteVoorstelVraag(Payload):
 
 def proposal_for(ctx: GuardContext) -> tuple[str, str]:
     case, p = ctx.case, ctx.payload
+    leeftijd_start, leeftijd_eind, leeftijd = leeftijden(case, ctx.today)
     return propose_route(
         soort=case.data.get("soort"), oorzaak_categorie=p.oorzaak_categorie,
-        leeftijd=age_on(case.child.geboortedatum, ctx.today), uren=case.data.get("uren"),
+        leeftijd=leeftijd_start, leeftijd_eind=leeftijd_eind, meerderjarig=leeftijd >= 18,
+        strafrecht_mogelijk=not _signaal_zonder_meldingsfeiten(case), uren=case.data.get("uren"),
         keer_te_laat=case.data.get("keer_te_laat"), halt_eerder=earlier_halt(case.child_id, case.id),
         verzuimsoort=case.data.get("verzuimsoort"),
         eerdere_hulp_niet_op_gang=p.eerdere_hulp_niet_op_gang,
@@ -579,7 +700,7 @@ _ROUTE_LETTERS = tuple(
 EVENTS = {e.name: e for e in (
     EventSpec("dien_in", "Verzuim melden", (NEW,), "ontvangen",
               frozenset({"school", "leerplichtambtenaar", "duo_import"}), DienIn,
-              (_guard_child, _guard_dien_in), (LetterSpec("vz_ontvangstbevestiging", "school"),),
+              (_guard_child, _guard_dien_in, _guard_leerplichtig), (LetterSpec("vz_ontvangstbevestiging", "school"),),
               _apply_dien_in),
     EventSpec("start_onderzoek", "Onderzoek starten", ("ontvangen",), "in_onderzoek", _LPA,
               StartOnderzoek, (_guard_onderzoek,),
