@@ -189,7 +189,7 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
     if event == "start_herbeoordeling":
         return {}
     if event == "beeindig":
-        return {"reden": "ingeschreven_op_school"}
+        return {"reden": "ingeschreven_op_school", "deskundige_akkoord": True}
     if event == "trek_in":
         return {"reden": "Wij hebben toch een school gevonden."}
     if event == "dien_in":

@@ -667,6 +667,11 @@ def test_lpa_ends_exemption_with_reason(client, demo):
     assert "Bij reden 'anders' is een toelichting nodig." in unescape(text(response))
     response = step(client, case.id, "beeindig", case.version, reden="ingeschreven_op_school",
                     bevestiging="y")
+    assert response.status_code == 422
+    assert "De inschrijving alleen beëindigt de vrijstelling dus niet." in unescape(text(response))
+    assert state_of(case.id)[0] == "vrijgesteld"
+    response = step(client, case.id, "beeindig", case.version, reden="ingeschreven_op_school",
+                    deskundige_akkoord="y", bevestiging="y")
     assert response.status_code == 302
     assert state_of(case.id)[0] == "beeindigd"
 

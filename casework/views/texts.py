@@ -105,9 +105,10 @@ VALUE_LABELS = {
     "toestemming_door": {"ouder": "De ouder of verzorger", "jongere": "De jongere zelf"},
     "reden_beeindiging": {
         "verlopen": "De vrijstelling is verlopen",
-        "ingeschreven_op_school": "Het kind staat ingeschreven op een school",
+        "ingeschreven_op_school": "Het kind gaat weer volledig naar school (de deskundige vindt de "
+                                  "vrijstelling niet meer nodig)",
         "verhuisd": "Het kind is verhuisd",
-        "einde_leerplicht": "De leerplicht is afgelopen",
+        "einde_leerplicht": "De leerplicht en de kwalificatieplicht zijn afgelopen",
         "anders": "Anders",
     },
 }
