@@ -90,6 +90,7 @@ FIELD_LABELS = {
     "reden_beeindiging": "Reden van beëindiging",
     "toelichting_beeindiging": "Toelichting bij de beëindiging",
     "beeindigd_op": "Beëindigd op",
+    "deskundige_akkoord": "De deskundige vindt de vrijstelling niet meer nodig",
     "reden_intrekking": "Reden van intrekking",
     "ingetrokken_op": "Ingetrokken op",
 }
