@@ -640,10 +640,13 @@ class _Generator:
             c.stopped = True
             return
         toelichting = None
+        # Enrolment ends an exemption only when the deskundige judged it no longer needed.
+        akkoord = reden == "ingeschreven_op_school"
         c.data.update(reden_beeindiging=reden, toelichting_beeindiging=toelichting,
-                      beeindigd_op=day.isoformat())
+                      beeindigd_op=day.isoformat(), deskundige_akkoord=akkoord)
         actor = (None, "systeem") if g is None else (self.rng.choice(g["lpa"]), "leerplichtambtenaar")
-        c.event("beeindig", day, "beeindigd", actor, {"reden": reden, "toelichting": toelichting})
+        c.event("beeindig", day, "beeindigd", actor, {"reden": reden, "toelichting": toelichting,
+                                                      "deskundige_akkoord": akkoord})
 
     def _vraag_advies(self, c: _CaseBuilder, g: dict, child: dict, day: date, end: date) -> None:
         if day > end:

@@ -195,7 +195,7 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
     if event == "beeindig":
         if case.ingangsdatum is None and case.state != "geen_vrijstelling":
             return {"reden": "verhuisd"}  # no exemption ran: the procedure stops
-        return {"reden": "ingeschreven_op_school"}
+        return {"reden": "ingeschreven_op_school", "deskundige_akkoord": True}
     if event == "trek_in":
         return {"reden": "Wij hebben toch een school gevonden."}
     if event == "dien_in":

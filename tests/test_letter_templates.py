@@ -378,6 +378,8 @@ def test_in_behandeling_late_with_motivering():
         (True, "jongere", "Sanne heeft zelf toestemming gegeven"),
         (False, "ouder", "U heeft gekozen om geen gegevens"),
         (False, "jongere", "Sanne heeft zelf gekozen om geen gegevens te delen"),
+        (True, None, "Er is toestemming gegeven om gegevens van Sanne te delen"),
+        (False, None, "Er is gekozen om geen gegevens van Sanne te delen"),
     ],
 )
 def test_adviesaanvraag_ouder_consent_choice(toestemming, door, expected):
@@ -412,9 +414,10 @@ def test_herbeoordeling_until_end_of_leerplicht():
     ("reden", "expected"),
     [
         ("verlopen", ["is verlopen", "weer leerplichtig"]),
-        ("ingeschreven_op_school", ["staat ingeschreven op een school", "niet meer nodig"]),
+        ("ingeschreven_op_school", ["staat ingeschreven op een school", "Er loopt geen vrijstelling"]),
         ("verhuisd", ["woont niet meer in onze gemeente", "nieuwe gemeente"]),
-        ("einde_leerplicht", ["valt niet meer onder de leerplicht", "kwalificatieplicht"]),
+        ("einde_leerplicht", ["valt niet meer onder de leerplicht en niet meer onder de",
+                              "geldt ook voor de", "kwalificatieplicht (artikel 15"]),
         ("anders", ["om een andere reden", "Wilt u weten waarom?"]),
     ],
 )
@@ -423,6 +426,13 @@ def test_beeindiging_explains_reason(reden, expected):
     assert "1 augustus 2027" in text
     for fragment in expected:
         assert fragment in text, fragment
+
+
+def test_beeindiging_at_school_with_the_deskundiges_judgement():
+    text = letter_text("v5a_beeindiging", reden="ingeschreven_op_school", deskundige_akkoord=True)
+    assert "De deskundige heeft beoordeeld dat de vrijstelling niet meer nodig is" in text
+    assert "moet nu volledig naar school gaan" in text
+    assert "Er loopt geen vrijstelling" not in text
 
 
 def test_beeindiging_toelichting_is_shown():

@@ -148,7 +148,8 @@ def herbeoordeel(demo, clock, case: Case, on: date, *, uitkomst: tuple | None = 
 def beeindig(demo, clock, case: Case, on: date, reden: str, *, hour: int = 10, minute: int = 0):
     clock.set(on, hour, minute)
     actor = None if reden == "verlopen" else lpa_of(demo, case.gemeente_id)  # the scheduler
-    fire(case, "beeindig", actor=actor, data={"reden": reden})
+    data = {"reden": reden, "deskundige_akkoord": reden == "ingeschreven_op_school"}
+    fire(case, "beeindig", actor=actor, data=data)
     commit()
 
 

@@ -663,11 +663,19 @@ def test_verklaring_form_sets_the_period(client, demo):
 def test_lpa_ends_exemption_with_reason(client, demo):
     case = to_state(demo, "vrijgesteld")
     logged_in(client, LPA)
+    page = unescape(text(client.get(f"/zaken/{case.id}")))
+    assert "De deskundige heeft beoordeeld dat de vrijstelling niet meer nodig is" in page
+    assert "mag ook in deeltijd op een school staan" in page
     response = step(client, case.id, "beeindig", case.version, reden="anders", bevestiging="y")
     assert response.status_code == 422
     assert "Bij reden 'anders' is een toelichting nodig." in unescape(text(response))
     response = step(client, case.id, "beeindig", case.version, reden="ingeschreven_op_school",
                     bevestiging="y")
+    assert response.status_code == 422
+    assert "De inschrijving alleen beëindigt de vrijstelling dus niet." in unescape(text(response))
+    assert state_of(case.id)[0] == "vrijgesteld"
+    response = step(client, case.id, "beeindig", case.version, reden="ingeschreven_op_school",
+                    deskundige_akkoord="y", bevestiging="y")
     assert response.status_code == 302
     assert state_of(case.id)[0] == "beeindigd"
 

@@ -10,9 +10,10 @@ from . import BaseForm, DatumField, JaNeeField, options
 
 BEEINDIG_REDEN_LABELS = {
     "verlopen": "De vrijstelling is verlopen",
-    "ingeschreven_op_school": "Het kind staat ingeschreven op een school",
+    "ingeschreven_op_school": ("Het kind staat op een school en gaat volledig naar school (bij een "
+                               "vrijstelling: alleen als de deskundige haar niet meer nodig vindt)"),
     "verhuisd": "Het kind is verhuisd naar een andere gemeente",
-    "einde_leerplicht": "De leerplicht is afgelopen",
+    "einde_leerplicht": "De leerplicht en de kwalificatieplicht zijn afgelopen",
     "anders": "Anders (schrijf de reden in de toelichting)",
 }
 
@@ -157,6 +158,12 @@ class BeeindigForm(_Bevestiging, EventForm):
     reden = SelectField("Reden", choices=options([("", "Kies een reden"), *BEEINDIG_REDEN_LABELS.items()]),
                         validate_choice=False)
     toelichting = TextAreaField("Toelichting", render_kw={"rows": 3})
+    deskundige_akkoord = BooleanField("De deskundige heeft beoordeeld dat de vrijstelling niet meer nodig is")
+    hints: ClassVar[dict[str, str]] = {
+        "deskundige_akkoord": "Alleen nodig bij de reden 'ingeschreven op een school'. Een kind met een "
+                              "vrijstelling mag ook in deeltijd op een school staan. De inschrijving alleen "
+                              "beëindigt de vrijstelling niet.",
+    }
 
 
 class TrekInForm(_Bevestiging, EventForm):

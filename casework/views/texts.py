@@ -91,6 +91,7 @@ FIELD_LABELS = {
     "reden_beeindiging": "Reden van beëindiging",
     "toelichting_beeindiging": "Toelichting bij de beëindiging",
     "beeindigd_op": "Beëindigd op",
+    "deskundige_akkoord": "De deskundige vindt de vrijstelling niet meer nodig",
     "reden_intrekking": "Reden van intrekking",
     "ingetrokken_op": "Ingetrokken op",
     "reden_ander_swv": "Waarom een ander samenwerkingsverband is gevraagd",
@@ -115,9 +116,10 @@ VALUE_LABELS = {
     "toestemming_door": {"ouder": "De ouder of verzorger", "jongere": "De jongere zelf"},
     "reden_beeindiging": {
         "verlopen": "De vrijstelling is verlopen",
-        "ingeschreven_op_school": "Het kind staat ingeschreven op een school",
+        "ingeschreven_op_school": "Het kind gaat weer volledig naar school (de deskundige vindt de "
+                                  "vrijstelling niet meer nodig)",
         "verhuisd": "Het kind is verhuisd",
-        "einde_leerplicht": "De leerplicht is afgelopen",
+        "einde_leerplicht": "De leerplicht en de kwalificatieplicht zijn afgelopen",
         "anders": "Anders",
         "niet_aangevuld": "De kennisgeving is niet op tijd aangevuld",
         "afgezien": "De ouder heeft afgezien van de vrijstelling",

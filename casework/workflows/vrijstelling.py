@@ -94,6 +94,8 @@ class StartHerbeoordeling(Payload):
 class Beeindig(Payload):
     reden: Literal["verlopen", "ingeschreven_op_school", "verhuisd", "einde_leerplicht", "anders"]
     toelichting: str | None = None
+    #: reden ingeschreven_op_school while an exemption runs: the deskundige judged it no longer needed
+    deskundige_akkoord: bool = False
 
 
 class TrekIn(Payload):
@@ -310,6 +312,14 @@ def _guard_import(ctx: GuardContext):
 def _guard_beeindig(ctx: GuardContext):
     if ctx.payload.reden == "anders" and not (ctx.payload.toelichting or "").strip():
         return {"toelichting": "Bij reden 'anders' is een toelichting nodig."}
+    # An exempt child may still be enrolled and follow lessons, e.g. part-time: enrolment alone
+    # does not end a running exemption, only the deskundige's judgement that it is no longer needed.
+    if (ctx.payload.reden == "ingeschreven_op_school" and heeft_vrijstelling(ctx.case)
+            and ctx.case.state != "geen_vrijstelling" and not ctx.payload.deskundige_akkoord):
+        return {"deskundige_akkoord": (
+            "Een kind met een vrijstelling mag ingeschreven zijn op een school, bijvoorbeeld in deeltijd. "
+            "De inschrijving alleen beëindigt de vrijstelling dus niet. Beëindigen om deze reden kan "
+            "alleen als de deskundige heeft beoordeeld dat de vrijstelling niet meer nodig is.")}
     return None
 
 
@@ -438,6 +448,7 @@ def _apply_beeindig(ctx: GuardContext) -> None:
     afgebroken = not heeft_vrijstelling(ctx.case) and "geschikt" not in ctx.case.data
     ctx.case.data = {**ctx.case.data, "reden_beeindiging": ctx.payload.reden,
                      "toelichting_beeindiging": ctx.payload.toelichting,
+                     "deskundige_akkoord": ctx.payload.deskundige_akkoord,
                      "beeindigd_op": ctx.today.isoformat(), "procedure_afgebroken": afgebroken}
 
 
@@ -651,7 +662,8 @@ def letter_facts(kind: str, case, recipient: dict) -> dict:
         facts = {"einddatum": case.einddatum, "herbeoordelingsdatum": case.herbeoordelingsdatum}
     elif kind == "v5a_beeindiging":
         facts = {"beeindigd_op": iso("beeindigd_op"), "reden": d.get("reden_beeindiging"),
-                 "toelichting": d.get("toelichting_beeindiging")}
+                 "toelichting": d.get("toelichting_beeindiging"),
+                 "deskundige_akkoord": bool(d.get("deskundige_akkoord"))}
     elif kind == "v5a_intrekking":
         facts = {"ingetrokken_op": iso("ingetrokken_op")}
     elif kind == "v5a_procedure_beeindigd":
