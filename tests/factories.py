@@ -150,6 +150,14 @@ def verklaring_data(geschikt: bool = False, **extra) -> dict:
     return data
 
 
+def toestemming_door(child: Child, day: date | None = None) -> str:
+    """Who decides about sharing the child's data on `day` (today): the parents before 16, then the young person."""
+    from casework.services import cases as case_service
+    from casework.workflows.base import age_on
+
+    return "ouder" if age_on(child.geboortedatum, day or case_service._today()) < 16 else "jongere"
+
+
 def event_actor(demo, case: Case, event: str) -> User:
     """A user with the role and relation to fire this event on this case."""
     return {
@@ -179,7 +187,7 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
         return {"aanvulling": "De school is Basisschool De Voorbeeld."}
     if event == "vraag_advies":
         return {"swv_id": (swv or demo.swv_regio).id, "toestemming": toestemming,
-                "toestemming_door": "ouder" if toestemming else None, "samenvatting": SAMENVATTING}
+                "toestemming_door": toestemming_door(case.child), "samenvatting": SAMENVATTING}
     if event == "breng_advies_uit":
         return {"advies": "Een onderwijszorgarrangement of digitaal afstandsonderwijs.",
                 "soort": "persoonlijk" if case.toestemming else "algemeen",
