@@ -209,14 +209,18 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
 
 def make_case(demo, state: str = "kennisgeving_ontvangen", *, child: Child | None = None,
               toestemming: bool = False, te_laat: bool = False, swv: Organisation | None = None,
-              filed_by: User | None = None) -> Case:
+              filed_by: User | None = None, ontvangen_op: date | None = None) -> Case:
     """A vrijstelling case in `state`, reached by firing the real events and committing each.
 
     geef_verklaring follows the state: `geen_vrijstelling` is fit, every other path not fit.
+    ontvangen_op: filed on paper by the LPA, received that day (an exemption cannot start before it).
     """
     child = child or demo.sam
     schooljaar = late_schooljaar() if te_laat else on_time_schooljaar()
-    case = open_case(filed_by or demo.ouder1, CASE_TYPE, dien_in_data(child, schooljaar))
+    extra = {}
+    if ontvangen_op is not None:  # a paper kennisgeving the LPA received on that day
+        extra, filed_by = {"ontvangen_op": ontvangen_op.isoformat()}, filed_by or demo.lpa
+    case = open_case(filed_by or demo.ouder1, CASE_TYPE, dien_in_data(child, schooljaar, **extra))
     commit()
     for event in PATHS[state]:
         data = event_data(demo, case, event, toestemming=toestemming, swv=swv,
