@@ -509,6 +509,8 @@ class _Generator:
         lpa = rng.choice(g["lpa"])
         ouder = child["parents"][0] if child["parents"] else None
         year = school_year_start(day) + (1 if 2 <= day.month <= 7 else 0)
+        # A kennisgeving is for a school year in which the child is leerplichtig.
+        year = max(year, int(vrijstelling.schooljaar_van(vrijstelling.leerplicht_start(geboortedatum))[:4]))
         schooljaar = f"{year}-{year + 1}"
         deadline = vrijstelling.kennisgeving_deadline(geboortedatum, schooljaar)
         papier = ouder is None or rng.random() < 0.25
@@ -661,6 +663,8 @@ class _Generator:
         if toestemming:
             door = ("jongere" if age_on(child["row"]["geboortedatum"], day) >= 16
                     and rng.random() < 0.5 else "ouder")
+        # Before 16 the parents decide, from 16 the young person; named also when consent is refused.
+        door = "jongere" if age_on(child["row"]["geboortedatum"], day) >= 16 else "ouder"
         samenvatting = "Leerling kan door angstklachten niet naar school; zoekt passend aanbod."
         due = day + timedelta(days=self.settings["ADVIES_TERMIJN_DAGEN"])
         c.swv, c.swv_id, c.toestemming = swv, swv["id"], toestemming
@@ -675,6 +679,8 @@ class _Generator:
     def _geef_verklaring(self, c: _CaseBuilder, day: date, geschikt: bool) -> None:
         rng = self.rng
         verklaringsdatum = day - timedelta(days=rng.randint(0, 20))
+        if c.data.get("advies_gevraagd_op"):  # a verklaring follows the advice request
+            verklaringsdatum = max(verklaringsdatum, date.fromisoformat(c.data["advies_gevraagd_op"]))
         weging = "Het advies is meegewogen; maatwerk is nu niet haalbaar."
         c.data.update(geschikt=geschikt, weging_advies=weging,
                       verklaringsdatum=verklaringsdatum.isoformat(), niet_behandelend_arts=True)

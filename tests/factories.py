@@ -150,6 +150,14 @@ def verklaring_data(geschikt: bool = False, **extra) -> dict:
     return data
 
 
+def toestemming_door(child: Child, day: date | None = None) -> str:
+    """Who decides about sharing the child's data on `day` (today): the parents before 16, then the young person."""
+    from casework.services import cases as case_service
+    from casework.workflows.base import age_on
+
+    return "ouder" if age_on(child.geboortedatum, day or case_service._today()) < 16 else "jongere"
+
+
 def event_actor(demo, case: Case, event: str) -> User:
     """A user with the role and relation to fire this event on this case."""
     return {
@@ -183,7 +191,7 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
         return {"aanvulling": "De school is Basisschool De Voorbeeld."}
     if event == "vraag_advies":
         return {"swv_id": (swv or demo.swv_regio).id, "toestemming": toestemming,
-                "toestemming_door": "ouder" if toestemming else None, "samenvatting": SAMENVATTING}
+                "toestemming_door": toestemming_door(case.child), "samenvatting": SAMENVATTING}
     if event == "breng_advies_uit":
         return {"advies": "Een onderwijszorgarrangement of digitaal afstandsonderwijs.",
                 "soort": "persoonlijk" if case.toestemming else "algemeen",
@@ -218,14 +226,18 @@ def event_data(demo, case: Case, event: str, *, toestemming: bool = False, gesch
 
 def make_case(demo, state: str = "kennisgeving_ontvangen", *, child: Child | None = None,
               toestemming: bool = False, te_laat: bool = False, swv: Organisation | None = None,
-              filed_by: User | None = None) -> Case:
+              filed_by: User | None = None, ontvangen_op: date | None = None) -> Case:
     """A vrijstelling case in `state`, reached by firing the real events and committing each.
 
     geef_verklaring follows the state: `geen_vrijstelling` is fit, every other path not fit.
+    ontvangen_op: filed on paper by the LPA, received that day (an exemption cannot start before it).
     """
     child = child or demo.sam
     schooljaar = late_schooljaar() if te_laat else on_time_schooljaar()
-    case = open_case(filed_by or demo.ouder1, CASE_TYPE, dien_in_data(child, schooljaar))
+    extra = {}
+    if ontvangen_op is not None:  # a paper kennisgeving the LPA received on that day
+        extra, filed_by = {"ontvangen_op": ontvangen_op.isoformat()}, filed_by or demo.lpa
+    case = open_case(filed_by or demo.ouder1, CASE_TYPE, dien_in_data(child, schooljaar, **extra))
     commit()
     for event in PATHS[state]:
         data = event_data(demo, case, event, toestemming=toestemming, swv=swv,

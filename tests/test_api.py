@@ -270,7 +270,7 @@ def test_jongere_under_16_cannot_give_consent(api, demo):
     response = api.fire("arts", case["id"], "vraag_advies", swv_id=demo.swv_regio.id, toestemming=True,
                         toestemming_door="jongere", samenvatting="Korte schets.")
     body = assert_error(response, 422, "validation_failed", "toestemming_door")
-    assert "16" in body["fields"]["toestemming_door"][0]
+    assert "ouders beslissen" in body["fields"]["toestemming_door"][0]
 
 
 def test_persoonlijk_advies_needs_consent(api):

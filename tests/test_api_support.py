@@ -70,7 +70,7 @@ class Api:
 
     def ask_advice(self, case: dict, consent: bool = False) -> dict:
         return self.ok(self.fire("arts", case["id"], "vraag_advies", swv_id=self.demo.swv_regio.id,
-                                 toestemming=consent, toestemming_door="ouder" if consent else None,
+                                 toestemming=consent, toestemming_door="ouder",
                                  samenvatting=SAMENVATTING))
 
     def give_advice(self, case: dict, soort: str = "algemeen") -> dict:

@@ -29,7 +29,10 @@ D = date.fromisoformat
 
 def exemption(demo, child, ingang: date, eind: date | None, *, parent=None, lpa=None):
     """A case in vrijgesteld with exactly this period, through the real events."""
-    case = open_case(parent or demo.ouder1, "vrijstelling_5a", dien_in_data(child))
+    if ingang < TODAY:  # a paper kennisgeving received on the first day: no exemption before it
+        case = open_case(lpa or demo.lpa, "vrijstelling_5a", dien_in_data(child, ontvangen_op=ingang.isoformat()))
+    else:
+        case = open_case(parent or demo.ouder1, "vrijstelling_5a", dien_in_data(child))
     commit()
     fire_and_commit(demo, case, "neem_in_behandeling", actor=lpa)
     fire_and_commit(demo, case, "vraag_advies")

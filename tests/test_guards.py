@@ -241,9 +241,11 @@ def test_consent_without_who_gave_it_refused(demo):
     case = make_case(demo, "in_behandeling")
     _refused_without_effect("toestemming_door", case, "vraag_advies", demo.arts,
                             _advies_data(True, None, demo.swv_regio.id))
-    # Without consent nobody needs to be named.
-    fire(case, "vraag_advies", actor=demo.arts, data=_advies_data(False, None, demo.swv_regio.id))
-    assert case.toestemming is False
+    # A refusal is a decision too: who made it is named and kept.
+    _refused_without_effect("toestemming_door", case, "vraag_advies", demo.arts,
+                            _advies_data(False, None, demo.swv_regio.id))
+    fire(case, "vraag_advies", actor=demo.arts, data=_advies_data(False, "ouder", demo.swv_regio.id))
+    assert case.toestemming is False and case.data["toestemming_door"] == "ouder"
 
 
 # ------------------------------------------------------------------ breng_advies_uit
@@ -284,15 +286,27 @@ def test_verklaringsdatum_in_the_future_refused(demo, ready):
                             verklaring_data(verklaringsdatum=(today() + timedelta(days=1)).isoformat()))
 
 
-def test_verklaringsdatum_exactly_three_months_ago_accepted(demo, ready):
-    _verklaar(ready, demo.arts, verklaringsdatum=add_months(today(), -3).isoformat())
-    assert ready.state == "vrijgesteld"
+@pytest.fixture
+def ready_long_ago(demo, monkeypatch):
+    """A case whose advice was asked 4 months ago: a verklaring of 3 months ago follows it."""
+    from casework.services import cases as case_service
+
+    monkeypatch.setattr(case_service, "_today", lambda: add_months(date.today(), -4))
+    case = make_case(demo, "advies_uitgebracht")
+    monkeypatch.setattr(case_service, "_today", date.today)
+    return case
 
 
-def test_verklaringsdatum_three_months_and_a_day_ago_refused(demo, ready):
+def test_verklaringsdatum_exactly_three_months_ago_accepted(demo, ready_long_ago):
+    _verklaar(ready_long_ago, demo.arts, verklaringsdatum=add_months(today(), -3).isoformat())
+    assert ready_long_ago.state == "vrijgesteld"
+
+
+def test_verklaringsdatum_three_months_and_a_day_ago_refused(demo, ready_long_ago):
+    ready = ready_long_ago
+    old = (add_months(today(), -3) - timedelta(days=1)).isoformat()
     _refused_without_effect("verklaringsdatum", ready, "geef_verklaring", demo.arts,
-                            verklaring_data(verklaringsdatum=(add_months(today(), -3)
-                                                              - timedelta(days=1)).isoformat()))
+                            verklaring_data(verklaringsdatum=old, ingangsdatum=old))
 
 
 def test_treating_doctor_refused(demo, ready):

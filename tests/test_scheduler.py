@@ -16,7 +16,8 @@ from factories import (
 def _exempt(demo, *, child=None, ingang=None, eind=None, herbeoordeling=None) -> Case:
     """A vrijgesteld case with the given period (dates relative to today)."""
     t = today()
-    case = make_case(demo, "advies_uitgebracht", child=child)
+    received = min(ingang or t, t)  # an exemption does not start before the kennisgeving
+    case = make_case(demo, "advies_uitgebracht", child=child, ontvangen_op=received if received < t else None)
     data = verklaring_data(
         ingangsdatum=(ingang or t).isoformat(),
         einddatum=eind.isoformat() if eind else None,

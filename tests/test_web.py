@@ -72,7 +72,7 @@ def to_state(demo, state: str, *, toestemming: bool = False, child=None) -> Case
         "in_behandeling": ("neem_in_behandeling", demo.lpa, {"deskundige_id": demo.arts.id}),
         "advies_gevraagd": ("vraag_advies", demo.arts, {
             "swv_id": demo.swv_regio.id, "toestemming": toestemming,
-            "toestemming_door": "ouder" if toestemming else None,
+            "toestemming_door": "ouder",
             "samenvatting": "Leerling groep 5 met ernstige angstklachten; geen schoolgang sinds maanden."}),
         "advies_uitgebracht": ("breng_advies_uit", demo.swv, {
             "advies": "Onderwijs op afstand met begeleiding.", "soort": "algemeen",
@@ -605,11 +605,12 @@ def test_jeugdarts_asks_swv_for_advice_without_consent(client, demo):
     html = text(client.get(f"/zaken/{case.id}"))
     assert "SWV Voorbeeldregio" in html and "SWV Naburige Regio (naburig)" in html
     response = step(client, case.id, "vraag_advies", case.version, swv_id=demo.swv_regio.id,
-                    toestemming="nee", samenvatting="Kind van 9 met angstklachten.")
+                    toestemming="nee", toestemming_door="ouder", samenvatting="Kind van 9 met angstklachten.")
     assert response.status_code == 302, alert(text(response))
     db.session.expire_all()
     case = db.session.get(Case, case.id)
     assert case.state == "advies_gevraagd" and case.toestemming is False
+    assert case.data["toestemming_door"] == "ouder"  # a refusal names who refused
 
 
 def test_swv_gives_general_advice_with_one_option_per_line(client, demo):

@@ -76,6 +76,15 @@ def full_case(user: User, case: Case) -> tuple[CaseOut, list[str]]:
     """The case for this user, and what sensitive parts it holds (for the access log)."""
     state, label = state_for(user, case)
     data = policy.visible_data(user, case)
+    note = None
+    if policy.may_see_medical_note(user, case):  # only the assigned jeugdarts: their own note
+        from casework.models import MedicalNote
+
+        note = db.session.scalars(select(MedicalNote.text).where(MedicalNote.case_id == case.id)
+                                  .order_by(MedicalNote.created_at.desc(), MedicalNote.id.desc())
+                                  .limit(1)).first()
+        if note is not None:
+            data = {**data, "medische_notitie": note}
     child = child_identity(user, case)
     out = CaseOut(
         id=case.id, type=case.type, reference=case.reference, state=state, state_label=label,
@@ -94,6 +103,8 @@ def full_case(user: User, case: Case) -> tuple[CaseOut, list[str]]:
         sensitive.append("advies")
     if "geschikt" in data or "verklaringsdatum" in data:
         sensitive.append("verklaring")
+    if note is not None:
+        sensitive.append("medische_notitie")
     return out, sensitive
 
 

@@ -89,7 +89,7 @@ class VraagAdviesForm(EventForm):
     toestemming = JaNeeField(
         "Mogen de gegevens van het kind met het samenwerkingsverband worden gedeeld (toestemming)?")
     toestemming_door = RadioField(
-        "Wie gaf de toestemming?", choices=options([("ouder", "De ouder of verzorger"),
+        "Wie beslist over het delen van gegevens?", choices=options([("ouder", "De ouder of verzorger"),
                                                     ("jongere", "De jongere zelf (vanaf 16 jaar)")]),
         validate_choice=False)
     samenvatting = TextAreaField("Samenvatting voor het samenwerkingsverband", render_kw={"rows": 5})
@@ -107,12 +107,6 @@ class VraagAdviesForm(EventForm):
         own = set(ids[:1])
         self.swv_id.choices = options((i, names.get(i, str(i)) + ("" if i in own else " (naburig)"))
                                       for i in ids)
-
-    def payload(self) -> dict:
-        data = super().payload()
-        if not data.get("toestemming"):
-            data.pop("toestemming_door", None)
-        return data
 
 
 class BrengAdviesUitForm(EventForm):
@@ -217,10 +211,12 @@ HINTS = {
     "samenvatting": "Zonder toestemming: schrijf geen naam, BSN, geboortedatum, adres of school op.",
     "mogelijkheden": "Bijvoorbeeld: OPDC De Brug, onderwijszorgarrangement, onderwijs op afstand.",
     "herbeoordelingsdatum": "Alleen invullen als het kind niet geschikt is.",
-    "ingangsdatum": "Alleen invullen als het kind niet geschikt is.",
+    "ingangsdatum": ("Alleen invullen als het kind niet geschikt is. Niet voor de ontvangst van de "
+                     "kennisgeving en uiterlijk 3 maanden na de verklaring."),
     "einddatum": "Alleen invullen als het kind niet geschikt is.",
-    "verklaringsdatum": "Niet ouder dan 3 maanden.",
-    "toestemming_door": "Alleen invullen als er toestemming is. Een jongere kan pas vanaf 16 jaar zelf toestemming geven.",
+    "verklaringsdatum": "Niet ouder dan 3 maanden en niet van voor de adviesaanvraag.",
+    "toestemming_door": ("Altijd invullen, ook als er geen toestemming is. Tot 16 jaar beslissen de ouders, "
+                         "vanaf 16 jaar de jongere zelf (leeftijd op de dag van de adviesaanvraag)."),
 }
 
 

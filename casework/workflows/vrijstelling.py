@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from casework.formatting import format_datum
+
 from .base import (
     NEW, SYSTEM_ROLE, EventSpec, GuardContext, LetterSpec, Payload, Workflow, add_months, age_on,
 )
@@ -145,6 +147,34 @@ def kennisgeving_deadline(geboortedatum: date, schooljaar: str) -> date:
     return july_first - timedelta(days=1)
 
 
+def schooljaar_van(day: date) -> str:
+    """The school year (1 August – 31 July) a day falls in, as "2027-2028"."""
+    first = day.year if day.month >= 8 else day.year - 1
+    return f"{first}-{first + 1}"
+
+
+def _guard_leerplichtig_in_schooljaar(ctx: GuardContext):
+    """Leerplicht from leerplicht_start until 31 July of the school year of the 16th birthday; a 5a
+    exemption also covers the kwalificatieplicht, until the 18th birthday. One day in the year is enough."""
+    child = ctx.case.child
+    if child is None:
+        return None
+    first_year = int(ctx.payload.schooljaar[:4])
+    begin, eind = date(first_year, 8, 1), date(first_year + 1, 7, 31)
+    start = leerplicht_start(child.geboortedatum)
+    if start > eind:
+        return {"schooljaar": (f"{child.voornaam} wordt leerplichtig op {format_datum(start)}. "
+                               f"Kies het schooljaar {schooljaar_van(start)} of later.")}
+    gd = child.geboortedatum
+    achttien = date(gd.year + 18, 3, 1) if (gd.month, gd.day) == (2, 29) else gd.replace(year=gd.year + 18)
+    if age_on(gd, begin) >= 18:
+        hem = {"M": "hem", "V": "haar"}.get(child.geslacht, child.voornaam)
+        return {"schooljaar": (f"{child.voornaam} wordt op {format_datum(achttien)} 18 jaar; in het schooljaar "
+                               f"{ctx.payload.schooljaar} geldt voor {hem} geen leerplicht of "
+                               "kwalificatieplicht meer.")}
+    return None
+
+
 def _guard_child_visible(ctx: GuardContext):
     from casework import policy
 
@@ -187,14 +217,23 @@ def _guard_swv(ctx: GuardContext):
 
 
 def _guard_toestemming(ctx: GuardContext):
-    p = ctx.payload
-    if not p.toestemming:
+    """Before 16 the parents decide about sharing the child's data, from 16 the young person."""
+    p, child = ctx.payload, ctx.case.child
+    age = age_on(child.geboortedatum, ctx.today)
+    wie = "ouder" if age < 16 else "jongere"
+    if p.toestemming_door == wie:
         return None
+    hij = {"M": "hij", "V": "zij"}.get(child.geslacht, child.voornaam)
+    zijn = {"M": "zijn ouders", "V": "haar ouders"}.get(child.geslacht, f"de ouders van {child.voornaam}")
+    if wie == "ouder":
+        regel = (f"Op {format_datum(ctx.today)} is {child.voornaam} {age} jaar: {zijn} beslissen over "
+                 "het delen van gegevens. Kies 'de ouder'.")
+    else:
+        regel = (f"Op {format_datum(ctx.today)} is {child.voornaam} {age} jaar: {hij} beslist vanaf 16 jaar "
+                 "zelf over het delen van gegevens. Kies 'de jongere'.")
     if p.toestemming_door is None:
-        return {"toestemming_door": "Vul in wie toestemming gaf: de ouder of de jongere."}
-    if p.toestemming_door == "jongere" and age_on(ctx.case.child.geboortedatum, ctx.today) < 16:
-        return {"toestemming_door": "Een jongere kan pas vanaf 16 jaar zelf toestemming geven. Vraag de ouder om toestemming."}
-    return None
+        regel = "Vul in wie besliste over het delen van gegevens. " + regel
+    return {"toestemming_door": regel}
 
 
 def _guard_advies_soort(ctx: GuardContext):
@@ -249,11 +288,6 @@ def _guard_einde_na_herbeoordeling(ctx: GuardContext):
     return None
 
 
-def schooljaar_van(day: date) -> str:
-    first = day.year if day.month >= 8 else day.year - 1
-    return f"{first}-{first + 1}"
-
-
 def verlengen_voor(case, today: date) -> date:
     """Last day to file the renewal kennisgeving on time: before 1 July preceding the school
     year after the end date (art. 6); already past, then before the end date itself."""
@@ -306,6 +340,30 @@ def _guard_import(ctx: GuardContext):
             errors["herbeoordelingsdatum"] = "De herbeoordelingsdatum moet na de begindatum liggen."
         elif p.einddatum and p.herbeoordelingsdatum > p.einddatum:
             errors["herbeoordelingsdatum"] = "De herbeoordelingsdatum kan niet na de einddatum liggen."
+    return errors or None
+
+
+def _guard_verklaring_volgorde(ctx: GuardContext):
+    """The verklaring follows the advice request; the exemption starts no earlier than the
+    kennisgeving (never retroactive) and at most 3 months after the verklaring."""
+    p, d = ctx.payload, ctx.case.data
+    errors: dict[str, str] = {}
+    gevraagd = date.fromisoformat(d["advies_gevraagd_op"]) if d.get("advies_gevraagd_op") else None
+    if gevraagd and p.verklaringsdatum < gevraagd:
+        errors["verklaringsdatum"] = (
+            f"De verklaring kan niet van voor de adviesaanvraag zijn: het advies is gevraagd op "
+            f"{format_datum(gevraagd)}, de verklaring is van {format_datum(p.verklaringsdatum)}.")
+    if not p.geschikt and p.ingangsdatum:
+        ontvangen = date.fromisoformat(d["ontvangen_op"]) if d.get("ontvangen_op") else None
+        uiterlijk = add_months(p.verklaringsdatum, 3)
+        if ontvangen and p.ingangsdatum < ontvangen:
+            errors["ingangsdatum"] = (
+                f"Een vrijstelling geldt niet met terugwerkende kracht: de kennisgeving is ontvangen op "
+                f"{format_datum(ontvangen)}. Kies die datum of later.")
+        elif p.ingangsdatum > uiterlijk:
+            errors["ingangsdatum"] = (
+                f"De vrijstelling moet ingaan binnen 3 maanden na de verklaring van "
+                f"{format_datum(p.verklaringsdatum)}: uiterlijk op {format_datum(uiterlijk)}.")
     return errors or None
 
 
@@ -406,7 +464,7 @@ def _apply_vraag_advies(ctx: GuardContext) -> None:
     ctx.case.toestemming = p.toestemming
     due = ctx.today + timedelta(days=ctx.settings["ADVIES_TERMIJN_DAGEN"])
     data = {k: v for k, v in ctx.case.data.items() if k not in ("advies", "advies_soort", "mogelijkheden")}
-    ctx.case.data = {**data, "toestemming_door": p.toestemming_door if p.toestemming else None,
+    ctx.case.data = {**data, "toestemming_door": p.toestemming_door,
                      "samenvatting": p.samenvatting, "advies_gevraagd_op": ctx.today.isoformat(),
                      "advies_voor": due.isoformat()}
 
@@ -526,7 +584,7 @@ _ARTS = frozenset({"jeugdarts"})
 EVENTS = {e.name: e for e in (
     EventSpec("dien_in", "Kennisgeving indienen", (NEW,), "kennisgeving_ontvangen",
               frozenset({"ouder", "leerplichtambtenaar"}), DienIn,
-              (_guard_child_visible, _guard_ontvangen_op),
+              (_guard_child_visible, _guard_ontvangen_op, _guard_leerplichtig_in_schooljaar),
               (LetterSpec("v5a_ontvangstbevestiging", "ouder"),), _apply_dien_in),
     EventSpec("neem_in_behandeling", "In behandeling nemen", ("kennisgeving_ontvangen",),
               "in_behandeling", _LPA, NeemInBehandeling, (_guard_deskundige, _guard_motivering_te_laat),
@@ -546,7 +604,7 @@ EVENTS = {e.name: e for e in (
               (LetterSpec("v5a_advies_deskundige", "deskundige"), LetterSpec("v5a_advies_ouder", "ouder")),
               _apply_breng_advies_uit),
     EventSpec("geef_verklaring", "Verklaring afgeven", ("advies_uitgebracht",), _verklaring_dest, _ARTS,
-              GeefVerklaring, (_guard_verklaring, _guard_einde_na_herbeoordeling),
+              GeefVerklaring, (_guard_verklaring, _guard_verklaring_volgorde, _guard_einde_na_herbeoordeling),
               (LetterSpec("v5a_vrijstelling", "ouder", when=lambda c: c.state == "vrijgesteld"),
                LetterSpec("v5a_geen_vrijstelling", "ouder", when=lambda c: c.state == "geen_vrijstelling")),
               _apply_geef_verklaring, dests=("vrijgesteld", "geen_vrijstelling")),
