@@ -93,7 +93,7 @@ def test_full_path_without_consent(api, demo):
     lpa_view = api.ok(api.get("lpa", f"/cases/{case_id}"))
     assert lpa_view["data"]["geschikt"] is False and "weging_advies" not in lpa_view["data"]
     assert "diagnose" not in json.dumps(lpa_view)
-    assert set(lpa_view["available_events"]) == {"start_herbeoordeling", "beeindig"}
+    assert set(lpa_view["available_events"]) == {"start_herbeoordeling", "beeindig", "herinner_verlenging"}
 
     # Letters are rendered; the parent downloads its own, not the SWV's.
     statuses = render_pending()
