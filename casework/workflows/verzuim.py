@@ -631,14 +631,12 @@ def _apply_verwijs_door_en_hulp(ctx: GuardContext) -> None:
 
 
 def _apply_hervat_route(ctx: GuardContext) -> None:
-    p = ctx.payload
-    ctx.case.data = {**ctx.case.data, "route": p.route, "motivering_hervatting": p.motivering,
-                     "afspraken": p.afspraken or ctx.case.data.get("afspraken", ""),
-                     "toestemming_halt": p.toestemming_halt,
-                     "tegen": p.tegen if p.route == "proces_verbaal" else None,
-                     "routes": [*ctx.case.data.get("routes", []), p.route],
-                     "hervat_op": ctx.today.isoformat(), "opvolgen_op": _follow_up(ctx)}
-    _hulp_loopt_door(ctx)
+    """As a referral, but from monitoring: its own reason and date, an earlier referral's kept."""
+    earlier = ctx.case.data.get("motivering_doorverwijzing")
+    _apply_verwijs_door_en_hulp(ctx)
+    ctx.case.data = {**ctx.case.data, "motivering_doorverwijzing": earlier,
+                     "motivering_hervatting": ctx.payload.motivering,
+                     "hervat_op": ctx.today.isoformat()}
 
 
 def _apply_monitoring(ctx: GuardContext) -> None:
