@@ -176,7 +176,9 @@ class VraagAnderSwvForm(VraagAdviesForm):
 
     def setup(self, user, case) -> None:
         super().setup(user, case)
-        self.swv_id.choices = [c for c in self.swv_id.choices if c[0] != case.swv_id]
+        # The SWV asked now is no choice (SelectChoice, or a plain pair without it).
+        self.swv_id.choices = [c for c in self.swv_id.choices
+                               if getattr(c, "value", c[0] if isinstance(c, tuple) else c) != case.swv_id]
 
 
 class ZieAfForm(_Bevestiging, EventForm):
