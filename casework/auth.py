@@ -34,7 +34,9 @@ def hash_password(password: str) -> str:
 # attempts that run at the same time in other processes count too. An attempt must wait when, in
 # the window (LOGIN_WINDOW_MINUTES), too many failures came before it:
 #  - per account: after LOGIN_ACCOUNT_FREE_FAILURES failures on this account (since its last
-#    successful sign-in), from any address that has not signed in to this account before;
+#    successful sign-in), from any address that has not signed in to this account before; and
+#    after as many failures on this account from this address (a sign-in elsewhere does not
+#    forgive those);
 #  - per address: after LOGIN_ADDRESS_FREE_FAILURES failures from this client address, over all
 #    accounts (password spraying);
 #  - from an address where this account signed in within LOGIN_KNOWN_ADDRESS_DAYS, only that
@@ -98,6 +100,10 @@ def _wait_seconds(account: str, address: str, now: datetime, before_id: int | No
         signed_in = last_success(LoginAttempt.account == account)
         after = [LoginAttempt.at > signed_in] if signed_in is not None else []
         checks.append((failures_since(LoginAttempt.account == account, *after),
+                       cfg["LOGIN_ACCOUNT_FREE_FAILURES"]))
+        # This address's own failures on the account: not forgiven by a sign-in elsewhere.
+        checks.append((failures_since(LoginAttempt.account == account,
+                                      LoginAttempt.address == address),
                        cfg["LOGIN_ACCOUNT_FREE_FAILURES"]))
         checks.append((failures_since(LoginAttempt.address == address),
                        cfg["LOGIN_ADDRESS_FREE_FAILURES"]))
