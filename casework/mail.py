@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -36,7 +37,7 @@ def _deliver(message: EmailMessage, settings: dict) -> None:
     try:
         with smtplib.SMTP(settings["SMTP_HOST"], int(settings["SMTP_PORT"] or 25), timeout=30) as smtp:
             if settings["SMTP_STARTTLS"]:
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())  # verifies the certificate
             if settings["SMTP_USER"]:
                 smtp.login(settings["SMTP_USER"], settings["SMTP_PASSWORD"] or "")
             smtp.send_message(message)

@@ -295,7 +295,7 @@ def test_password_spraying_from_one_address_is_slowed(app, client, monkeypatch):
 
 @pytest.mark.no_transaction
 def test_limit_holds_across_two_app_instances(tmp_path, monkeypatch):
-    url = fresh_postgres_database_url("a7_two_apps") if PG_URL else \
+    url = fresh_postgres_database_url("casework_login_two_apps") if PG_URL else \
         f"sqlite:///{tmp_path}/shared.db"
     first = make_app(tmp_path, url)
     second = create_app({**first.config})
@@ -351,3 +351,23 @@ def test_api_token_revocation_row_kept(app, client):
     with app.app_context():
         rows = list(db.session.scalars(select(ApiToken).join(User).where(User.email == OUDER2)))
     assert rows and all(r.revoked_at is not None for r in rows)
+
+
+def test_mail_in_the_background_after_the_answer(app, client, smtp, monkeypatch):
+    import threading
+
+    monkeypatch.setitem(app.config, "MAIL_IN_BACKGROUND", True)
+    response = client.post("/wachtwoord-vergeten", data={"email": OUDER2})
+    assert response.status_code == 200
+    for thread in threading.enumerate():
+        if thread.name == "casework-mail":
+            thread.join(timeout=10)
+    assert [m["To"] for m in smtp.messages] == [OUDER2]
+
+
+def test_smtp_server_down_gives_the_same_answer(app, client, monkeypatch):
+    unknown = client.post("/wachtwoord-vergeten", data={"email": "niemand@voorbeeld.test"})
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", _free_port())  # nobody listens there
+    known = client.post("/wachtwoord-vergeten", data={"email": OUDER2})
+    assert known.status_code == 200 and known.get_data() == unknown.get_data()
