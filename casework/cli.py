@@ -80,6 +80,11 @@ def register_cli(app: Flask) -> None:
 
         for line in tick():
             click.echo(line)
+        from .auth import prune_login_attempts
+
+        pruned = prune_login_attempts()  # sign-in attempts no delay rule looks at any more
+        if pruned:
+            click.echo(f"{pruned} oude inlogpogingen verwijderd")
 
     @app.cli.group("audit")
     def audit_group():

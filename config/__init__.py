@@ -35,8 +35,30 @@ class BaseConfig:
     BEOORDEEL_TERMIJN_DAGEN = 42  # deskundige assesses within this many days
     MAX_HERBEOORDELING_MAANDEN = 12  # default per gemeente when the gemeente sets none
     API_TOKEN_HOURS = 8
-    LOGIN_MAX_FAILURES = 10  # per email in LOGIN_WINDOW_MINUTES, then 429
-    LOGIN_WINDOW_MINUTES = 15
+    # Sign-in delays (casework/auth.py): after LOGIN_ACCOUNT_FREE_FAILURES failures on one account
+    # (or LOGIN_ADDRESS_FREE_FAILURES from one client address, over all accounts) within
+    # LOGIN_WINDOW_MINUTES, each next attempt waits 1, 2, 4 ... seconds after the last failure, at
+    # most LOGIN_MAX_DELAY_SECONDS; then 429 with Retry-After. An address where the account signed
+    # in within LOGIN_KNOWN_ADDRESS_DAYS only counts its own failures (no lockout by others).
+    LOGIN_ACCOUNT_FREE_FAILURES = 5
+    LOGIN_ADDRESS_FREE_FAILURES = 20
+    LOGIN_MAX_DELAY_SECONDS = 900
+    LOGIN_WINDOW_MINUTES = 1440
+    LOGIN_KNOWN_ADDRESS_DAYS = 90
+    # A forgotten-password link works once, for this many minutes; one mail per 5 minutes per user.
+    PASSWORD_RESET_MINUTES = 60
+    # Outgoing mail (password reset) with smtplib. No SMTP_HOST: no mail, the attempt is logged.
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 25
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False  # STARTTLS before signing in to the SMTP server
+    MAIL_FROM = "casework@localhost"
+    # Mail is sent after the answer, so "send me a link" takes as long for an unknown address.
+    MAIL_IN_BACKGROUND = True
+    # Scheme and host of links in mails (https://casework.gemeente.nl); never the request's Host
+    # header in production. Unset: development and tests use the request's own host.
+    PUBLIC_URL: str | None = None
     LETTER_MAX_ATTEMPTS = 5
     VERZUIM_ONDERZOEK_SCHOOLDAGEN = 5  # a melding not investigated after this many school days is overdue
     ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
@@ -56,10 +78,19 @@ class BaseConfig:
         cfg["QUEUE_BACKEND"] = _env("CASEWORK_QUEUE_BACKEND", cls.QUEUE_BACKEND)
         cfg["QUEUE_PATH"] = _env("CASEWORK_QUEUE_PATH", cls.QUEUE_PATH)
         cfg["REDIS_URL"] = _env("CASEWORK_REDIS_URL", cls.REDIS_URL)
+        cfg["SMTP_HOST"] = _env("CASEWORK_SMTP_HOST", cls.SMTP_HOST)
+        cfg["SMTP_USER"] = _env("CASEWORK_SMTP_USER", cls.SMTP_USER)
+        cfg["SMTP_PASSWORD"] = _env("CASEWORK_SMTP_PASSWORD", cls.SMTP_PASSWORD)
+        cfg["SMTP_STARTTLS"] = _env("CASEWORK_SMTP_STARTTLS", "1" if cls.SMTP_STARTTLS else "0") in (
+            "1", "true", "yes", "ja")
+        cfg["MAIL_FROM"] = _env("CASEWORK_MAIL_FROM", cls.MAIL_FROM)
+        cfg["PUBLIC_URL"] = _env("CASEWORK_PUBLIC_URL", cls.PUBLIC_URL)
         for key in (
             "HERBEOORDELING_LEAD_DAYS", "ADVIES_TERMIJN_DAGEN", "BEHANDEL_TERMIJN_DAGEN",
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
-            "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
+            "API_TOKEN_HOURS", "LOGIN_ACCOUNT_FREE_FAILURES", "LOGIN_ADDRESS_FREE_FAILURES",
+            "LOGIN_MAX_DELAY_SECONDS", "LOGIN_WINDOW_MINUTES", "LOGIN_KNOWN_ADDRESS_DAYS",
+            "PASSWORD_RESET_MINUTES", "SMTP_PORT",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
             "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN",
         ):
@@ -71,6 +102,9 @@ class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
     # Only for a local checkout; ProductionConfig refuses to start without a real key.
     SECRET_KEY = "development-only-not-secret"
+    # A local SMTP sink: python -m aiosmtpd -n -l localhost:8025 prints every mail.
+    SMTP_HOST = "localhost"
+    SMTP_PORT = 8025
 
 
 class TestConfig(BaseConfig):
@@ -78,6 +112,7 @@ class TestConfig(BaseConfig):
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
     WTF_CSRF_ENABLED = False
+    MAIL_IN_BACKGROUND = False  # tests read the mail as soon as the answer is there
 
 
 class ProductionConfig(BaseConfig):

@@ -55,6 +55,9 @@ class Error(Out):
     report: dict[str, Any] | None = Field(
         None, description="Alleen bij een geweigerde DUO-import (422): het rapport per regel, "
                           "in dezelfde vorm als het 200-antwoord (DuoImportReport).")
+    retry_after: int | None = Field(
+        None, description="Alleen bij 429: over zoveel seconden mag u het opnieuw proberen "
+                          "(ook in de header Retry-After).")
 
 
 # ---------------------------------------------------------------- shared parts
