@@ -1,7 +1,7 @@
 """password reset tokens; login_attempts (growing delays per account and address) replace login_failures
 
 Revision ID: 92f99bf7c96c
-Revises: 7b2e1d3f5a82
+Revises: 8c3f2a4b6d93
 Create Date: 2026-12-03 00:00:00.000000
 """
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ from alembic import op
 
 
 revision = '92f99bf7c96c'
-down_revision = '7b2e1d3f5a82'
+down_revision = '8c3f2a4b6d93'
 branch_labels = None
 depends_on = None
 
