@@ -42,6 +42,16 @@ class BaseConfig:
     ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
     VERLENGING_HERINNERING_DAGEN = 56  # tick reminds the parents of a renewal this long before einddatum
     INSCHRIJF_TERMIJN_DAGEN = 14  # after "geen vrijstelling": enrolled at a school within this many days
+    # Audit trail seals (services/audit.py): HMAC-SHA256 key the database never holds, its id
+    # (stored with every row MAC and seal), and older keys that only verify: "id:key,id:key".
+    AUDIT_KEY: str | None = None
+    AUDIT_KEY_ID = "k1"
+    AUDIT_KEYS_OLD: str | None = None
+    # PostgreSQL two-role set-up: migrations connect with MIGRATION_DATABASE_URL (the owner
+    # role; None means DATABASE_URL) and then grant DATABASE_APP_ROLE only what the app needs
+    # (SELECT and INSERT on the audit tables, no UPDATE, DELETE, TRUNCATE, ALTER or DROP).
+    MIGRATION_DATABASE_URL: str | None = None
+    DATABASE_APP_ROLE: str | None = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_ENABLED = True
@@ -56,6 +66,11 @@ class BaseConfig:
         cfg["QUEUE_BACKEND"] = _env("CASEWORK_QUEUE_BACKEND", cls.QUEUE_BACKEND)
         cfg["QUEUE_PATH"] = _env("CASEWORK_QUEUE_PATH", cls.QUEUE_PATH)
         cfg["REDIS_URL"] = _env("CASEWORK_REDIS_URL", cls.REDIS_URL)
+        cfg["AUDIT_KEY"] = _env("CASEWORK_AUDIT_KEY", cls.AUDIT_KEY)
+        cfg["AUDIT_KEY_ID"] = _env("CASEWORK_AUDIT_KEY_ID", cls.AUDIT_KEY_ID)
+        cfg["AUDIT_KEYS_OLD"] = _env("CASEWORK_AUDIT_KEYS_OLD", cls.AUDIT_KEYS_OLD)
+        cfg["MIGRATION_DATABASE_URL"] = _env("CASEWORK_MIGRATION_DATABASE_URL", cls.MIGRATION_DATABASE_URL)
+        cfg["DATABASE_APP_ROLE"] = _env("CASEWORK_DATABASE_APP_ROLE", cls.DATABASE_APP_ROLE)
         for key in (
             "HERBEOORDELING_LEAD_DAYS", "ADVIES_TERMIJN_DAGEN", "BEHANDEL_TERMIJN_DAGEN",
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
@@ -71,12 +86,14 @@ class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
     # Only for a local checkout; ProductionConfig refuses to start without a real key.
     SECRET_KEY = "development-only-not-secret"
+    AUDIT_KEY = "development-audit-key-not-secret"
 
 
 class TestConfig(BaseConfig):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
+    AUDIT_KEY = "test-audit-key-not-secret"
     WTF_CSRF_ENABLED = False
 
 
@@ -93,6 +110,14 @@ class ProductionConfig(BaseConfig):
                 "CASEWORK_SECRET_KEY ontbreekt of is te kort (minimaal 32 tekens): "
                 "productie start niet zonder echte geheime sleutel."
             )
+        audit_key = cfg.get("AUDIT_KEY")
+        if not audit_key or len(audit_key) < 32 or "not-secret" in audit_key:
+            raise RuntimeError(
+                "CASEWORK_AUDIT_KEY ontbreekt of is te kort (minimaal 32 tekens): "
+                "productie start niet zonder eigen sleutel voor de audit."
+            )
+        if audit_key == key:
+            raise RuntimeError("CASEWORK_AUDIT_KEY moet een andere sleutel zijn dan CASEWORK_SECRET_KEY.")
         return cfg
 
 
