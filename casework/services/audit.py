@@ -327,9 +327,12 @@ def _check_global(sealer: Sealer, rows: int, cases: int, acc: str) -> None:
         raise _Broken(GLOBAL_SEAL, 0, "de verzegeling van de hele audit klopt niet: ze is buiten de "
                                       "applicatie om veranderd")
     if (whole.n_rows, whole.n_cases) != (rows, cases):
+        what = ("een zaak met haar keten is verwijderd" if cases < whole.n_cases else
+                "er zijn regels verwijderd en een oude verzegeling van een zaak is teruggezet"
+                if cases == whole.n_cases else "er is een zaak buiten de applicatie om bijgekomen")
         raise _Broken(GLOBAL_SEAL, 0,
                       f"de audit telt {cases} zaken met {rows} regels, de verzegeling {whole.n_cases} "
-                      f"zaken met {whole.n_rows} regels: een zaak met haar keten is verwijderd")
+                      f"zaken met {whole.n_rows} regels: {what}")
     if whole.head != acc:
         raise _Broken(GLOBAL_SEAL, 0, "de verzegelingen van de zaken passen niet bij de verzegeling "
                                       "van de hele audit: een oude verzegeling is teruggezet")
