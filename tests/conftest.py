@@ -61,7 +61,11 @@ def make_app(tmp_dir, database_url: str | None = None, **overrides):
 
 
 def fresh_postgres_database_url(name: str) -> str:
-    """A brand-new PostgreSQL database next to the test database (for tests that really commit)."""
+    """A brand-new PostgreSQL database next to the test database (for tests that really commit),
+    named after it, so that runs on different test databases of one server never meet."""
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(PG_URL).database}_{name}"
     base = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with base.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
