@@ -14,6 +14,20 @@ def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
 
+def parse_audit_keys_old(value: str | None) -> dict[str, str]:
+    """CASEWORK_AUDIT_KEYS_OLD: "id:key,id:key" -> {id: key}; a wrong entry is an error."""
+    keys: dict[str, str] = {}
+    for part in (value or "").split(","):
+        if not part.strip():
+            continue
+        key_id, sep, key = part.strip().partition(":")
+        if not sep or not key_id.strip() or not key:
+            raise RuntimeError("CASEWORK_AUDIT_KEYS_OLD: schrijf elke oude sleutel als id:sleutel, "
+                               "gescheiden door komma's.")
+        keys.setdefault(key_id.strip(), key)
+    return keys
+
+
 class BaseConfig:
     """Settings shared by every environment. Every name here is documented in the README."""
 
@@ -118,6 +132,7 @@ class ProductionConfig(BaseConfig):
             )
         if audit_key == key:
             raise RuntimeError("CASEWORK_AUDIT_KEY moet een andere sleutel zijn dan CASEWORK_SECRET_KEY.")
+        parse_audit_keys_old(cfg.get("AUDIT_KEYS_OLD"))
         return cfg
 
 

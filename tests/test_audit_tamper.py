@@ -97,6 +97,28 @@ def test_changing_a_case_state_without_an_audit_row_is_named(app, demo):
     assert result.reference == case.reference
 
 
+def test_production_refuses_to_start_without_its_own_audit_key(monkeypatch):
+    from config import load_config
+
+    monkeypatch.setenv("CASEWORK_SECRET_KEY", "s" * 48)
+    for bad in (None, "kort", "x" * 20, "s" * 48):  # missing, too short, the secret key itself
+        if bad is None:
+            monkeypatch.delenv("CASEWORK_AUDIT_KEY", raising=False)
+        else:
+            monkeypatch.setenv("CASEWORK_AUDIT_KEY", bad)
+        with pytest.raises(RuntimeError, match="CASEWORK_AUDIT_KEY"):
+            load_config("production")
+    monkeypatch.setenv("CASEWORK_AUDIT_KEY", "a" * 48)
+    monkeypatch.setenv("CASEWORK_AUDIT_KEYS_OLD", "k0:" + "b" * 40)
+    cfg = load_config("production")
+    from casework.services.audit import audit_keys
+
+    assert audit_keys(cfg) == ("k1", {"k1": "a" * 48, "k0": "b" * 40})
+    monkeypatch.setenv("CASEWORK_AUDIT_KEYS_OLD", "zonder-dubbele-punt")
+    with pytest.raises(RuntimeError, match="CASEWORK_AUDIT_KEYS_OLD"):
+        load_config("production")
+
+
 # ------------------------------------------------------------------ the medical note stays hidden
 
 NOTES = [

@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 
 from casework.extensions import db
 from casework.models import AccessLog, AuditEvent, AuditSeal, Case, utcnow
+from config import parse_audit_keys_old
 
 GENESIS = "0" * 64
 GLOBAL_SEAL = 0  # AuditSeal.case_id of the seal over all chains
@@ -64,16 +65,11 @@ def audit_keys(config=None) -> tuple[str, dict[str, str]]:
     cfg = config if config is not None else current_app.config
     key, key_id = cfg.get("AUDIT_KEY"), cfg.get("AUDIT_KEY_ID") or "k1"
     if not key:
-        raise RuntimeError("CASEWORK_AUDIT_KEY ontbreekt: zonder sleutel kan de audit niet verzegeld worden.")
+        raise RuntimeError("CASEWORK_AUDIT_KEY ontbreekt: zonder sleutel kan de audit niet "
+                           "verzegeld worden.")
     keys = {key_id: key}
-    for part in (cfg.get("AUDIT_KEYS_OLD") or "").split(","):
-        if not part.strip():
-            continue
-        old_id, sep, old_key = part.strip().partition(":")
-        if not sep or not old_id.strip() or not old_key:
-            raise RuntimeError("CASEWORK_AUDIT_KEYS_OLD: schrijf elke oude sleutel als id:sleutel, "
-                               "gescheiden door komma's.")
-        keys.setdefault(old_id.strip(), old_key)
+    for old_id, old_key in parse_audit_keys_old(cfg.get("AUDIT_KEYS_OLD")).items():
+        keys.setdefault(old_id, old_key)
     return key_id, keys
 
 
