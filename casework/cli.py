@@ -138,6 +138,22 @@ def register_cli(app: Flask) -> None:
                    f"({result.checked} regels gecontroleerd.)")
         sys.exit(1)
 
+    @audit_group.command("reseal")
+    def audit_reseal():
+        """After a key rotation: verify, then seal every chain anew with the current key."""
+        from .extensions import db
+        from .services.audit import reseal, verify_chains
+
+        result = verify_chains()
+        if not result.ok:
+            click.echo(f"Niet opnieuw verzegeld: de audit klopt niet ({result.problem}). "
+                       "Zoek eerst uit wat er is gebeurd.")
+            sys.exit(1)
+        changed = reseal()
+        db.session.commit()
+        click.echo(f"Opnieuw verzegeld met sleutel {current_app.config['AUDIT_KEY_ID']}: "
+                   f"{changed} verzegelingen.")
+
     @app.cli.group("letters")
     def letters_group():
         """Letters."""

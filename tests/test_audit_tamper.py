@@ -225,8 +225,10 @@ def _verify(app):
         db.session.expire_all()
         result = verify_chains()
         cli = app.test_cli_runner().invoke(args=["audit", "verify"])
+        refused = app.test_cli_runner().invoke(args=["audit", "reseal"])  # never over a break
     assert result.ok is False
     assert cli.exit_code == 1, cli.output
+    assert refused.exit_code == 1 and "Niet opnieuw verzegeld" in refused.output
     assert "Audit trail gebroken" in cli.output and result.problem in cli.output
     return result
 
@@ -423,4 +425,10 @@ def test_old_keys_keep_verifying_after_a_rotation(committed, tmp_path):
             assert verify_chains().ok
             app.config["AUDIT_KEYS_OLD"] = None  # without the old key: named, not passed
             result = verify_chains()
-    assert result.ok is False and "onbekende sleutel" in result.problem
+            assert result.ok is False and "onbekende sleutel" in result.problem
+            # Reseal: every seal under the new key; the old key still verifies the old rows.
+            app.config["AUDIT_KEYS_OLD"] = f"{TestConfig.AUDIT_KEY_ID}:{old_key}"
+            out = app.test_cli_runner().invoke(args=["audit", "reseal"])
+            assert out.exit_code == 0, out.output
+            assert set(db.session.scalars(text("SELECT DISTINCT key_id FROM audit_seals"))) == {"k2"}
+            assert verify_chains().ok

@@ -334,6 +334,28 @@ def _check_global(sealer: Sealer, rows: int, cases: int, acc: str) -> None:
                                       "van de hele audit: een oude verzegeling is teruggezet")
 
 
+def reseal(batch: int = 5000) -> int:
+    """After a key rotation: seal every case seal and the global seal anew with the current key
+    (verify first: resealing a broken trail would hide the break). Row MACs stay as they are;
+    their old keys stay in CASEWORK_AUDIT_KEYS_OLD to verify them. Returns the seals changed."""
+    sealer = Sealer()
+    changed, acc, n_cases = 0, GENESIS, 0
+    whole = _locked_seal(GLOBAL_SEAL)
+    seals = db.session.scalars(select(AuditSeal).where(AuditSeal.case_id != GLOBAL_SEAL)
+                               .order_by(AuditSeal.case_id).with_for_update()).all()
+    for seal in seals:
+        if seal.key_id != sealer.key_id:
+            seal.key_id = sealer.key_id
+            seal.mac = sealer.case_mac(sealer.key_id, seal.case_id, seal.n_rows, seal.head)
+            changed += 1
+        acc, n_cases = add_mac(acc, seal.mac), n_cases + 1
+    if whole is not None:
+        whole.head, whole.key_id, whole.updated_at = acc, sealer.key_id, utcnow()
+        whole.mac = sealer.global_mac(sealer.key_id, whole.n_rows, whole.n_cases, whole.head)
+        changed += 1
+    return changed
+
+
 def seal_existing_chains(connection, config) -> int:
     """Seal chains written before the keyed scheme (the migration that adds seals calls this).
 
