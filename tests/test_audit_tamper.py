@@ -432,3 +432,74 @@ def test_old_keys_keep_verifying_after_a_rotation(committed, tmp_path):
             assert out.exit_code == 0, out.output
             assert set(db.session.scalars(text("SELECT DISTINCT key_id FROM audit_seals"))) == {"k2"}
             assert verify_chains().ok
+
+
+# ------------------------------------------------------------------ chains from before the seals
+
+@pytest.mark.no_transaction
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_chains_from_before_the_seals_are_sealed_on_upgrade_and_keep_verifying(tmp_path, backend):
+    """Rows written before the keyed scheme (plain digests, no MAC) are sealed by the migration:
+    they verify afterwards, and re-hashing them is found all the same."""
+    from types import SimpleNamespace
+
+    from casework.cli import upgrade_database
+
+    if backend == "postgresql":
+        if not PG_URL:
+            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
+        url = fresh_postgres_database_url("tamper_legacy")
+    else:
+        url = f"sqlite:///{tmp_path}/legacy.db"
+    saved = (queue.huey.storage, queue.huey.immediate, queue.app)
+    cfg = TestConfig.from_env()
+    cfg.update(**database_settings(url), QUEUE_BACKEND="memory")
+    app = create_app(cfg)
+    owner = create_engine(url)
+    try:
+        with app.app_context():
+            upgrade_database("7b2e1d3f5a82")  # the revision before the seals
+        with owner.begin() as conn:
+            conn.execute(text("INSERT INTO organisations (kind, naam, adres, postcode_plaats, telefoon, "
+                              "email) VALUES ('gemeente', 'G', '', '', '', '')"))
+            gemeente = conn.execute(text("SELECT id FROM organisations")).scalar()
+            conn.execute(text("INSERT INTO children (bsn, voornaam, achternaam, geboortedatum, geslacht, "
+                              "adres, postcode_plaats, gemeente_id) VALUES ('1', 'A', 'B', '2012-01-01', "
+                              "'X', '', '', :g)"), {"g": gemeente})
+            child = conn.execute(text("SELECT id FROM children")).scalar()
+            conn.execute(text("INSERT INTO cases (type, reference, state, version, is_open, child_id, "
+                              "gemeente_id, created_at, updated_at, data) VALUES ('vrijstelling_5a', "
+                              "'V-1', 'in_behandeling', 2, :t, :c, :g, '2025-01-01', '2025-01-01', "
+                              + ("CAST('{}' AS jsonb)" if backend == "postgresql" else "'{}'") + ")"),
+                         {"c": child, "g": gemeente, "t": True})
+            case_id = conn.execute(text("SELECT id FROM cases")).scalar()
+            prev = GENESIS
+            for seq, (event, src, dst) in enumerate([("dien_in", None, "kennisgeving_ontvangen"),
+                                                     ("neem_in_behandeling", "kennisgeving_ontvangen",
+                                                      "in_behandeling")], start=1):
+                row = SimpleNamespace(case_id=case_id, seq=seq, event=event, from_state=src,
+                                      to_state=dst, actor_id=None, actor_role="systeem",
+                                      at=datetime(2025, 1, seq), payload_digest=digest({"n": seq}),
+                                      prev_hash=prev, details=None)
+                row.hash = row_hash(row)
+                conn.execute(text(
+                    "INSERT INTO audit_events (case_id, seq, event, from_state, to_state, actor_id, "
+                    "actor_role, at, payload_digest, prev_hash, hash) VALUES (:case_id, :seq, :event, "
+                    ":from_state, :to_state, :actor_id, :actor_role, :at, :payload_digest, :prev_hash, "
+                    ":hash)"), vars(row))
+                prev = row.hash
+        with app.app_context():
+            upgrade_database()
+            assert verify_chains().ok
+        with owner.begin() as conn:
+            _past_the_guards(conn)
+            _rehash(conn, case_id, {"actor_role": "beheerder"})
+        with app.app_context():
+            result = verify_chains()
+        assert result.ok is False
+        assert result.first_bad == {"case_id": case_id, "seq": 2}
+        assert "opnieuw berekend" in result.problem
+    finally:
+        db.state(app).engine.dispose()
+        owner.dispose()
+        queue.huey.storage, queue.huey.immediate, queue.app = saved
