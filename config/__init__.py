@@ -14,6 +14,20 @@ def _int(name: str, default: int) -> int:
     return int(_env(name, str(default)))
 
 
+def parse_audit_keys_old(value: str | None) -> dict[str, str]:
+    """CASEWORK_AUDIT_KEYS_OLD: "id:key,id:key" -> {id: key}; a wrong entry is an error."""
+    keys: dict[str, str] = {}
+    for part in (value or "").split(","):
+        if not part.strip():
+            continue
+        key_id, sep, key = part.strip().partition(":")
+        if not sep or not key_id.strip() or not key:
+            raise RuntimeError("CASEWORK_AUDIT_KEYS_OLD: schrijf elke oude sleutel als id:sleutel, "
+                               "gescheiden door komma's.")
+        keys.setdefault(key_id.strip(), key)
+    return keys
+
+
 class BaseConfig:
     """Settings shared by every environment. Every name here is documented in the README."""
 
@@ -64,6 +78,16 @@ class BaseConfig:
     ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
     VERLENGING_HERINNERING_DAGEN = 56  # tick reminds the parents of a renewal this long before einddatum
     INSCHRIJF_TERMIJN_DAGEN = 14  # after "geen vrijstelling": enrolled at a school within this many days
+    # Audit trail seals (services/audit.py): HMAC-SHA256 key the database never holds, its id
+    # (stored with every row MAC and seal), and older keys that only verify: "id:key,id:key".
+    AUDIT_KEY: str | None = None
+    AUDIT_KEY_ID = "k1"
+    AUDIT_KEYS_OLD: str | None = None
+    # PostgreSQL two-role set-up: migrations connect with MIGRATION_DATABASE_URL (the owner
+    # role; None means DATABASE_URL) and then grant DATABASE_APP_ROLE only what the app needs
+    # (SELECT and INSERT on the audit tables, no UPDATE, DELETE, TRUNCATE, ALTER or DROP).
+    MIGRATION_DATABASE_URL: str | None = None
+    DATABASE_APP_ROLE: str | None = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_ENABLED = True
@@ -85,6 +109,11 @@ class BaseConfig:
             "1", "true", "yes", "ja")
         cfg["MAIL_FROM"] = _env("CASEWORK_MAIL_FROM", cls.MAIL_FROM)
         cfg["PUBLIC_URL"] = _env("CASEWORK_PUBLIC_URL", cls.PUBLIC_URL)
+        cfg["AUDIT_KEY"] = _env("CASEWORK_AUDIT_KEY", cls.AUDIT_KEY)
+        cfg["AUDIT_KEY_ID"] = _env("CASEWORK_AUDIT_KEY_ID", cls.AUDIT_KEY_ID)
+        cfg["AUDIT_KEYS_OLD"] = _env("CASEWORK_AUDIT_KEYS_OLD", cls.AUDIT_KEYS_OLD)
+        cfg["MIGRATION_DATABASE_URL"] = _env("CASEWORK_MIGRATION_DATABASE_URL", cls.MIGRATION_DATABASE_URL)
+        cfg["DATABASE_APP_ROLE"] = _env("CASEWORK_DATABASE_APP_ROLE", cls.DATABASE_APP_ROLE)
         for key in (
             "HERBEOORDELING_LEAD_DAYS", "ADVIES_TERMIJN_DAGEN", "BEHANDEL_TERMIJN_DAGEN",
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
@@ -105,12 +134,14 @@ class DevelopmentConfig(BaseConfig):
     # A local SMTP sink: python -m aiosmtpd -n -l localhost:8025 prints every mail.
     SMTP_HOST = "localhost"
     SMTP_PORT = 8025
+    AUDIT_KEY = "development-audit-key-not-secret"
 
 
 class TestConfig(BaseConfig):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-only-not-secret"
+    AUDIT_KEY = "test-audit-key-not-secret"
     WTF_CSRF_ENABLED = False
     MAIL_IN_BACKGROUND = False  # tests read the mail as soon as the answer is there
 
@@ -128,6 +159,15 @@ class ProductionConfig(BaseConfig):
                 "CASEWORK_SECRET_KEY ontbreekt of is te kort (minimaal 32 tekens): "
                 "productie start niet zonder echte geheime sleutel."
             )
+        audit_key = cfg.get("AUDIT_KEY")
+        if not audit_key or len(audit_key) < 32 or "not-secret" in audit_key:
+            raise RuntimeError(
+                "CASEWORK_AUDIT_KEY ontbreekt of is te kort (minimaal 32 tekens): "
+                "productie start niet zonder eigen sleutel voor de audit."
+            )
+        if audit_key == key:
+            raise RuntimeError("CASEWORK_AUDIT_KEY moet een andere sleutel zijn dan CASEWORK_SECRET_KEY.")
+        parse_audit_keys_old(cfg.get("AUDIT_KEYS_OLD"))
         return cfg
 
 

@@ -185,7 +185,8 @@ class BadRow(Out):
 class VerifyOut(Out):
     ok: bool
     checked: int
-    first_bad: BadRow | None
+    first_bad: BadRow | None  # case_id 0: the seal over all chains; seq 0: the case as a whole
+    problem: str | None = None  # what is wrong, in Dutch
 
 
 # ---------------------------------------------------------------- letters
