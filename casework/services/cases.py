@@ -230,7 +230,10 @@ def is_lost_race(exc: Exception) -> bool:
     text = str(exc).lower()
     if isinstance(exc, IntegrityError):
         sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-        return sqlstate == "23505" or "unique constraint failed" in text
+        # On SQLite the audit table's trigger refuses a duplicate (case, seq) before the unique
+        # index does: the app never replaces a row, so that too is another request's row.
+        return (sqlstate == "23505" or "unique constraint failed" in text
+                or "append-only: replace refused" in text)
     if isinstance(exc, OperationalError):
         return "locked" in text or "could not serialize" in text
     return False
