@@ -46,6 +46,10 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_ENABLED = True
     TESTING = False
+    # Strict-Transport-Security max-age in seconds; 0 sends no header (production: one year).
+    HSTS_SECONDS = 0
+    # Largest request body in bytes (Flask answers 413 above it): 1 MB.
+    MAX_CONTENT_LENGTH = 1024 * 1024
 
     @classmethod
     def from_env(cls) -> dict:
@@ -61,9 +65,10 @@ class BaseConfig:
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
             "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
-            "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN",
+            "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN", "HSTS_SECONDS",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
+        cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)
         return cfg
 
 
@@ -83,6 +88,8 @@ class TestConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # Strict-Transport-Security on every response (the app is served over HTTPS only).
+    HSTS_SECONDS = 31536000
 
     @classmethod
     def from_env(cls) -> dict:
@@ -103,8 +110,13 @@ CONFIGS = {
 }
 
 
+# Without CASEWORK_ENV the app runs as production (secure by default: no public development key);
+# scripts/run.sh sets development, scripts/test.sh and the tests set test.
+DEFAULT_ENV = "production"
+
+
 def load_config(env_name: str | None = None) -> dict:
-    name = env_name or _env("CASEWORK_ENV", "development")
+    name = env_name or _env("CASEWORK_ENV", DEFAULT_ENV)
     if name not in CONFIGS:
         raise RuntimeError(f"Onbekende CASEWORK_ENV: {name!r} (kies uit {', '.join(CONFIGS)})")
     return CONFIGS[name].from_env()

@@ -17,6 +17,8 @@ from casework.extensions import db, queue
 from config import TestConfig
 
 PG_URL = os.environ.get("CASEWORK_TEST_DATABASE_URL")
+# Production is the default outside the scripts; the tests run as test (as scripts/test.sh says).
+os.environ.setdefault("CASEWORK_ENV", "test")
 
 
 def _reset_postgres(url: str) -> None:
