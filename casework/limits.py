@@ -39,9 +39,9 @@ def _newlines(value: Any) -> Any:
 
 def tekst(max_length: int = TEKST, min_length: int = 0):
     """A free-text field type with its maximum length (and the characters a database refuses)."""
-    return Annotated[str, BeforeValidator(_newlines),
-                     Field(min_length=min_length, max_length=max_length),
-                     AfterValidator(_no_bad_characters)]
+    # The length is checked on the str itself (after the line breaks are made one character).
+    return Annotated[str, Field(min_length=min_length, max_length=max_length),
+                     BeforeValidator(_newlines), AfterValidator(_no_bad_characters)]
 
 
 Tekst = tekst(TEKST)

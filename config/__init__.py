@@ -38,6 +38,8 @@ class BaseConfig:
     LOGIN_MAX_FAILURES = 10  # per email in LOGIN_WINDOW_MINUTES, then 429
     LOGIN_WINDOW_MINUTES = 15
     LETTER_MAX_ATTEMPTS = 5
+    # A letter's HTML larger than this is refused before WeasyPrint (bounded texts stay far below).
+    LETTER_MAX_HTML_CHARS = 300_000
     VERZUIM_ONDERZOEK_SCHOOLDAGEN = 5  # a melding not investigated after this many school days is overdue
     ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
     VERLENGING_HERINNERING_DAGEN = 56  # tick reminds the parents of a renewal this long before einddatum
@@ -66,6 +68,7 @@ class BaseConfig:
             "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
             "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN", "HSTS_SECONDS",
+            "LETTER_MAX_HTML_CHARS",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)

@@ -242,7 +242,7 @@ class ChildIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    bsn: str = Field(description="9 cijfers, voldoet aan de elfproef.", examples=["100023757"])
+    bsn: str = Field(max_length=KORT, description="9 cijfers, voldoet aan de elfproef.", examples=["100023757"])
     voornaam: KorteTekst = Field(min_length=1, max_length=100)
     achternaam: KorteTekst = Field(min_length=1, max_length=100)
     geboortedatum: date

@@ -53,6 +53,8 @@ def validation_error(exc: ValidationError) -> BadRequest | ValidationFailed:
             message = str(err.get("ctx", {}).get("error", err["msg"]))
         elif kind == "string_too_long":
             message = f"Deze tekst is te lang: maximaal {err['ctx']['max_length']} tekens."
+        elif kind == "too_long" and err.get("ctx", {}).get("field_type") == "Value":
+            message = f"Deze tekst is te lang: maximaal {err['ctx']['max_length']} tekens."
         elif kind == "too_long":
             message = f"Deze lijst is te lang: maximaal {err['ctx']['max_length']} regels."
         elif kind == "less_than_equal":
