@@ -101,7 +101,9 @@ class ProductionConfig(BaseConfig):
         if not key or len(key) < 32 or "not-secret" in key:
             raise RuntimeError(
                 "CASEWORK_SECRET_KEY ontbreekt of is te kort (minimaal 32 tekens): "
-                "productie start niet zonder echte geheime sleutel."
+                "productie start niet zonder echte geheime sleutel. Zonder CASEWORK_ENV draait "
+                "Casework als productie; om het op uw eigen computer te proberen: "
+                "CASEWORK_ENV=development."
             )
         return cfg
 

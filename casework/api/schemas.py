@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from casework.limits import KORT, MAX_ZOEK, KorteTekst
+from casework.limits import KORT, MAX_ZOEK, KorteTekst, tekst
 from casework.models import ALL_STATES, CASE_TYPES
 from casework.models.organisation import ORGANISATION_KINDS
 
@@ -243,12 +243,12 @@ class ChildIn(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     bsn: str = Field(max_length=KORT, description="9 cijfers, voldoet aan de elfproef.", examples=["100023757"])
-    voornaam: KorteTekst = Field(min_length=1, max_length=100)
-    achternaam: KorteTekst = Field(min_length=1, max_length=100)
+    voornaam: tekst(100, 1)
+    achternaam: tekst(100, 1)
     geboortedatum: date
     geslacht: Literal["M", "V", "X"]
-    adres: KorteTekst = Field("", max_length=KORT)
-    postcode_plaats: KorteTekst = Field("", max_length=KORT)
+    adres: KorteTekst = ""
+    postcode_plaats: KorteTekst = ""
     gemeente_id: int = Field(description="Gemeente waar het kind staat ingeschreven (BRP).")
     school_id: int | None = None
     ouder_emails: list[Annotated[str, Field(max_length=KORT)]] = Field(
