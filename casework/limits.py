@@ -1,9 +1,10 @@
 """Bounds on what a request may contain: text lengths (one set of numbers for the payload models,
-the web forms and /openapi.json), integers that fit in 64 bits, no NUL bytes or lone surrogates,
+the web forms and /openapi.json), integers that fit an id column (32 bits), no NUL bytes or lone surrogates,
 JSON that is not nested deeper than a document ever needs. Bad input is a 400 with a Dutch message,
 never a 500."""
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from flask import Flask, abort, request
@@ -17,12 +18,17 @@ KORT = 200
 TEKST = 4000
 #: a list of short lines (mogelijkheden)
 MAX_REGELS = 50
-#: the largest integer anywhere in a request (PostgreSQL bigint, SQLite INTEGER)
-MAX_INT = 2**63 - 1
+#: the largest integer anywhere in a request: every id is an INTEGER column, 32 bits on
+#: PostgreSQL (SQLite takes 64); counts and versions stay far below it
+MAX_INT = 2**31 - 1
 #: JSON nested deeper than this is refused (the deepest real body has 3 levels)
 MAX_JSON_DEPTH = 20
 #: a search text is cut to this length
 MAX_ZOEK = 100
+#: the years a date in a request may have (date arithmetic near year 1 or 9999 overflows)
+MIN_JAAR, MAX_JAAR = 1900, 2999
+
+_DATUM = re.compile(r"(\d{4})-\d{2}-\d{2}")
 
 
 def _no_bad_characters(value: str) -> str:
@@ -51,7 +57,11 @@ Regel = tekst(KORT, 1)
 
 
 def bad_character(value: str) -> str | None:
-    """A Dutch message when a text holds a NUL byte or half of a UTF-16 pair, else None."""
+    """A Dutch message when a text holds a NUL byte or half of a UTF-16 pair, or is a date
+    outside MIN_JAAR..MAX_JAAR; else None."""
+    match = _DATUM.fullmatch(value.strip()) if len(value) <= 12 else None
+    if match and not MIN_JAAR <= int(match[1]) <= MAX_JAAR:
+        return f"Deze datum ligt niet tussen {MIN_JAAR} en {MAX_JAAR}."
     if "\x00" in value:
         return "De tekst bevat een ongeldig teken (NUL)."
     try:
@@ -72,7 +82,7 @@ class InputError(ValueError):
 
 
 def check_json(value: Any, path: str = "", depth: int = 0) -> None:
-    """Walk a parsed JSON value: every integer fits in 64 bits, every text is clean, depth bounded."""
+    """Walk a parsed JSON value: every number within MAX_INT, every text clean, depth bounded."""
     if depth > MAX_JSON_DEPTH:
         raise InputError(f"De inhoud is te diep genest (meer dan {MAX_JSON_DEPTH} niveaus).", path)
     if isinstance(value, bool) or value is None:
@@ -121,7 +131,7 @@ def _bad_value(value: str) -> str | None:
     if problem:
         return problem
     digits = value.strip().lstrip("+-")
-    if digits.isdigit() and len(digits) > 18 and int(digits) > MAX_INT:
+    if digits.isdigit() and len(digits) > 9 and int(digits) > MAX_INT:
         return "Dit getal is te groot."
     return None
 
@@ -133,8 +143,8 @@ def too_large_message(app: Flask) -> str:
 
 
 def install_input_checks(app: Flask) -> None:
-    """Refuse, before any view runs, a path integer beyond 64 bits and a query or form value
-    with a NUL byte or such an integer: the API with a 400 in JSON, the web with its error page."""
+    """Refuse, before any view runs, a path integer beyond MAX_INT and a query or form value
+    with a NUL byte, such an integer or a date outside MIN_JAAR..MAX_JAAR: the API with a 400 in JSON, the web with its error page."""
 
     def refuse(message: str, name: str):
         if request.blueprint == "api" or request.path.startswith("/api/"):

@@ -61,6 +61,7 @@ def _run(operation, mode, failures: list[str], *, public: bool, revokes: bool,
             except Exception as exc:  # noqa: BLE001 - the app raised: a 500 in production
                 failures.append(f"{operation.label} als {role}: {type(exc).__name__}: {exc} "
                                 f"({case.as_curl_command()})")
+                db.session.rollback()  # PostgreSQL: go on after the failed statement
                 continue
             if response.status_code >= 500:
                 failures.append(f"{operation.label} als {role}: {response.status_code} "

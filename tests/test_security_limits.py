@@ -217,18 +217,26 @@ def test_an_oversized_letter_fails_before_weasyprint(demo, app, monkeypatch):
 # ================================================================ 6. no 500s
 
 HUGE = 2**64
+BEYOND_AN_ID = 2**40  # fits in 64 bits, not in PostgreSQL's INTEGER
 
 
 @pytest.mark.parametrize("path", [f"/cases/{HUGE}", f"/cases/{HUGE}/audit",
-                                  f"/letters/{HUGE}", f"/letters/{HUGE}/pdf"])
-def test_integer_beyond_64_bits_in_the_path_is_400(api, path):
+                                  f"/letters/{HUGE}", f"/letters/{HUGE}/pdf",
+                                  f"/cases/{BEYOND_AN_ID}"])
+def test_integer_beyond_an_id_in_the_path_is_400(api, path):
     body = assert_error(api.get("lpa", path), 400, "bad_request")
     assert "te groot" in body["message"]
 
 
-def test_integer_beyond_64_bits_in_a_web_path_is_404(client, demo):
+def test_integer_beyond_an_id_in_an_event_path_is_400(api):
+    response = api.post("lpa", f"/cases/{BEYOND_AN_ID}/events/vul_aan", {"aanvulling": "Meer."})
+    assert_error(response, 400, "bad_request", "case_id")
+
+
+def test_integer_beyond_an_id_in_a_web_path_is_404(client, demo):
     logged_in(client, LPA)
     assert client.get(f"/zaken/{HUGE}").status_code == 404
+    assert client.get(f"/zaken/{BEYOND_AN_ID}").status_code == 404
 
 
 @pytest.mark.parametrize("query", [f"page={HUGE}", "page=10000000000000", f"per_page={HUGE}",
@@ -238,11 +246,29 @@ def test_integer_beyond_its_range_in_the_query_is_400(api, query):
     assert_error(api.get("lpa", f"/children?{query}"), 400, "bad_request")
 
 
-@pytest.mark.parametrize("value", [HUGE, -HUGE, 1e300, 10**30])
-def test_integer_beyond_64_bits_in_the_body_is_400_naming_the_field(api, demo, value):
+@pytest.mark.parametrize("value", [HUGE, -HUGE, 1e300, 10**30, BEYOND_AN_ID])
+def test_integer_beyond_an_id_in_the_body_is_400_naming_the_field(api, demo, value):
     body = assert_error(api.post("ouder1", "/cases", kennisgeving(demo, child_id=value)), 400,
                         "bad_request", "child_id")
     assert body["fields"]["child_id"] == ["Dit getal is te groot."]
+
+
+def test_expected_version_beyond_an_id_is_400(api, demo):
+    case = make_case(demo)
+    response = api.fire("lpa", case.id, "verklaar_niet_ontvankelijk", reden="Onvolledig.",
+                        expected_version=BEYOND_AN_ID)
+    assert_error(response, 400, "bad_request", "expected_version")
+
+
+@pytest.mark.parametrize("query", ["van=0001-01-01&tot=0001-02-01", "van=2026-01-01&tot=9999-12-31"])
+def test_dates_out_of_range_in_the_query_are_400(api, query):
+    body = assert_error(api.get("lpa", f"/duo/export?{query}"), 400, "bad_request")
+    assert "1900" in body["message"]
+
+
+def test_dates_out_of_range_in_the_body_are_400(api, demo):
+    response = api.post("lpa", "/cases", kennisgeving(demo, ontvangen_op="0001-01-01"))
+    assert_error(response, 400, "bad_request", "ontvangen_op")
 
 
 @pytest.mark.parametrize("raw", ['{"child_id": NaN}', '{"child_id": Infinity}'])
