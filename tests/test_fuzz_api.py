@@ -32,7 +32,7 @@ ROLES = {
     "ouder": "ouder1@voorbeeld.test",
     "beheerder": "beheer@voorbeeldstad.test",
 }
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
 
