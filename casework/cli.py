@@ -86,8 +86,14 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("demo")
     def demo_command():
-        """Load the demo data (idempotent)."""
+        """Load the demo data (idempotent); refused in production."""
         from .demo import load_demo
+
+        if current_app.config.get("ENV_NAME") == "production":
+            click.echo("De demodata kan niet in productie worden geladen: de demogebruikers "
+                       "hebben een bekend wachtwoord. Zet CASEWORK_ENV=development voor een "
+                       "proefomgeving.", err=True)
+            sys.exit(1)
 
         summary = load_demo()
         click.echo(summary)

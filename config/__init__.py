@@ -74,6 +74,8 @@ class BaseConfig:
     # header in production. Unset: development and tests use the request's own host.
     PUBLIC_URL: str | None = None
     LETTER_MAX_ATTEMPTS = 5
+    # A letter's HTML larger than this is refused before WeasyPrint (bounded texts stay far below).
+    LETTER_MAX_HTML_CHARS = 300_000
     VERZUIM_ONDERZOEK_SCHOOLDAGEN = 5  # a melding not investigated after this many school days is overdue
     ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
     VERLENGING_HERINNERING_DAGEN = 56  # tick reminds the parents of a renewal this long before einddatum
@@ -92,6 +94,10 @@ class BaseConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_ENABLED = True
     TESTING = False
+    # Strict-Transport-Security max-age in seconds; 0 sends no header (production: one year).
+    HSTS_SECONDS = 0
+    # Largest request body in bytes (Flask answers 413 above it): 1 MB.
+    MAX_CONTENT_LENGTH = 1024 * 1024
 
     @classmethod
     def from_env(cls) -> dict:
@@ -121,9 +127,11 @@ class BaseConfig:
             "LOGIN_MAX_DELAY_SECONDS", "LOGIN_WINDOW_MINUTES", "LOGIN_KNOWN_ADDRESS_DAYS",
             "PASSWORD_RESET_MINUTES", "SMTP_PORT",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
-            "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN",
+            "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN", "HSTS_SECONDS",
+            "LETTER_MAX_HTML_CHARS",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
+        cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)
         return cfg
 
 
@@ -149,6 +157,8 @@ class TestConfig(BaseConfig):
 class ProductionConfig(BaseConfig):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # Strict-Transport-Security on every response (the app is served over HTTPS only).
+    HSTS_SECONDS = 31536000
 
     @classmethod
     def from_env(cls) -> dict:
@@ -157,7 +167,9 @@ class ProductionConfig(BaseConfig):
         if not key or len(key) < 32 or "not-secret" in key:
             raise RuntimeError(
                 "CASEWORK_SECRET_KEY ontbreekt of is te kort (minimaal 32 tekens): "
-                "productie start niet zonder echte geheime sleutel."
+                "productie start niet zonder echte geheime sleutel. Zonder CASEWORK_ENV draait "
+                "Casework als productie; om het op uw eigen computer te proberen: "
+                "CASEWORK_ENV=development."
             )
         audit_key = cfg.get("AUDIT_KEY")
         if not audit_key or len(audit_key) < 32 or "not-secret" in audit_key:
@@ -178,8 +190,13 @@ CONFIGS = {
 }
 
 
+# Without CASEWORK_ENV the app runs as production (secure by default: no public development key);
+# scripts/run.sh sets development, scripts/test.sh and the tests set test.
+DEFAULT_ENV = "production"
+
+
 def load_config(env_name: str | None = None) -> dict:
-    name = env_name or _env("CASEWORK_ENV", "development")
+    name = env_name or _env("CASEWORK_ENV", DEFAULT_ENV)
     if name not in CONFIGS:
         raise RuntimeError(f"Onbekende CASEWORK_ENV: {name!r} (kies uit {', '.join(CONFIGS)})")
     return CONFIGS[name].from_env()

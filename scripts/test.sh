@@ -11,6 +11,8 @@ ensure_apt_packages "${WEASYPRINT_PACKAGES[@]}" poppler-utils chromium postgresq
 ensure_venv
 
 export CASEWORK_CHROMIUM="${CASEWORK_CHROMIUM:-/usr/bin/chromium}"
+# Production is the default without CASEWORK_ENV; the tests run with the test settings.
+export CASEWORK_ENV=test
 # Never let the tests touch a database configured for run.sh or elsewhere: the
 # SQLite run uses the tests' own temp DB, the PostgreSQL run our own server.
 unset CASEWORK_DATABASE_URL CASEWORK_TEST_DATABASE_URL CASEWORK_TEST_APP_ROLE \

@@ -32,6 +32,8 @@ def database_settings(database_url: str) -> dict:
     app_url = make_url(database_url).set(username=PG_APP_ROLE, password=None)
     return {"DATABASE_URL": app_url.render_as_string(hide_password=False),
             "MIGRATION_DATABASE_URL": database_url, "DATABASE_APP_ROLE": PG_APP_ROLE}
+# Production is the default outside the scripts; the tests run as test (as scripts/test.sh says).
+os.environ.setdefault("CASEWORK_ENV", "test")
 
 
 def _reset_postgres(url: str) -> None:

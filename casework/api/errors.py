@@ -1,7 +1,7 @@
 """Every API error is JSON: {"error", "message", "fields"} with the status of api.md."""
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from casework.extensions import db
@@ -42,6 +42,10 @@ def _domain_error(exc: DomainError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     code, message = _HTTP.get(exc.code or 500, ("error", exc.description or "Er ging iets mis."))
+    if exc.code == 413:
+        from casework.limits import too_large_message
+
+        message = too_large_message(current_app)
     response = error_response(exc.code or 500, code, message)
     if exc.code == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)

@@ -51,6 +51,16 @@ def validation_error(exc: ValidationError) -> BadRequest | ValidationFailed:
             message = f"Kies een van: {allowed}."
         elif kind == "value_error":
             message = str(err.get("ctx", {}).get("error", err["msg"]))
+        elif kind == "string_too_long":
+            message = f"Deze tekst is te lang: maximaal {err['ctx']['max_length']} tekens."
+        elif kind == "too_long" and err.get("ctx", {}).get("field_type") == "Value":
+            message = f"Deze tekst is te lang: maximaal {err['ctx']['max_length']} tekens."
+        elif kind == "too_long":
+            message = f"Deze lijst is te lang: maximaal {err['ctx']['max_length']} regels."
+        elif kind == "less_than_equal":
+            message = f"Deze waarde is te groot: hoogstens {err['ctx']['le']}."
+        elif kind == "greater_than_equal":
+            message = f"Deze waarde is te klein: minstens {err['ctx']['ge']}."
         else:
             message = _MESSAGES.get(kind, "Deze waarde is niet geldig.")
         fields.setdefault(name, []).append(message)

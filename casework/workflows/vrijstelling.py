@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from casework.formatting import format_datum
+from casework.limits import MAX_REGELS, KorteTekst, Regel, Tekst, VerplichteTekst
 
 from .base import (
     NEW, SYSTEM_ROLE, EventSpec, GuardContext, LetterSpec, Payload, Workflow, add_months, age_on,
@@ -38,8 +39,8 @@ _SCHOOLJAAR = re.compile(r"^(\d{4})-(\d{4})$")
 
 class DienIn(Payload):
     child_id: int
-    schooljaar: str
-    toelichting: str = ""
+    schooljaar: KorteTekst
+    toelichting: Tekst = ""
     eerder_vrijgesteld: bool = False
     ontvangen_op: date | None = None
 
@@ -54,39 +55,39 @@ class DienIn(Payload):
 
 class NeemInBehandeling(Payload):
     deskundige_id: int
-    motivering_te_laat: str | None = None
+    motivering_te_laat: Tekst | None = None
 
 
 class VerklaarNietOntvankelijk(Payload):
-    reden: str = Field(min_length=1)
+    reden: VerplichteTekst
 
 
 class VulAan(Payload):
-    aanvulling: str = Field(min_length=1)
+    aanvulling: VerplichteTekst
 
 
 class VraagAdvies(Payload):
     swv_id: int
     toestemming: bool
     toestemming_door: Literal["ouder", "jongere"] | None = None
-    samenvatting: str = Field(min_length=1)
+    samenvatting: VerplichteTekst
 
 
 class BrengAdviesUit(Payload):
-    advies: str = Field(min_length=1)
+    advies: VerplichteTekst
     soort: Literal["persoonlijk", "algemeen"]
-    mogelijkheden: list[str] = []
+    mogelijkheden: list[Regel] = Field([], max_length=MAX_REGELS)
 
 
 class GeefVerklaring(Payload):
     geschikt: bool
-    weging_advies: str = Field(min_length=1)
+    weging_advies: VerplichteTekst
     verklaringsdatum: date
     niet_behandelend_arts: bool
     ingangsdatum: date | None = None
     einddatum: date | None = None
     herbeoordelingsdatum: date | None = None
-    medische_notitie: str | None = None
+    medische_notitie: Tekst | None = None
 
 
 class StartHerbeoordeling(Payload):
@@ -95,13 +96,13 @@ class StartHerbeoordeling(Payload):
 
 class Beeindig(Payload):
     reden: Literal["verlopen", "ingeschreven_op_school", "verhuisd", "einde_leerplicht", "anders"]
-    toelichting: str | None = None
+    toelichting: Tekst | None = None
     #: reden ingeschreven_op_school while an exemption runs: the deskundige judged it no longer needed
     deskundige_akkoord: bool = False
 
 
 class TrekIn(Payload):
-    reden: str | None = None
+    reden: Tekst | None = None
 
 
 class Importeer(Payload):
@@ -122,11 +123,11 @@ class SluitNietAangevuld(Payload):
 
 
 class VraagAnderSwv(VraagAdvies):
-    reden: str = Field(min_length=1)
+    reden: VerplichteTekst
 
 
 class ZieAf(Payload):
-    toelichting: str | None = None
+    toelichting: Tekst | None = None
 
 
 # ---------------------------------------------------------------- rules
