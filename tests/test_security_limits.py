@@ -330,6 +330,7 @@ def test_production_is_the_default_environment(monkeypatch):
     with pytest.raises(RuntimeError, match="CASEWORK_SECRET_KEY"):
         load_config()
     monkeypatch.setenv("CASEWORK_SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("CASEWORK_AUDIT_KEY", "a" * 48)
     cfg = load_config()
     assert cfg["ENV_NAME"] == "production"
     assert cfg["SESSION_COOKIE_SECURE"] is True
@@ -354,6 +355,7 @@ def test_the_scripts_choose_their_environment_explicitly():
 
 def _production_app(tmp_path, monkeypatch):
     monkeypatch.setenv("CASEWORK_SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("CASEWORK_AUDIT_KEY", "q" * 48)
     monkeypatch.setenv("CASEWORK_DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     return create_app(ProductionConfig.from_env(), QUEUE_BACKEND="memory")
 
