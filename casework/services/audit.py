@@ -116,6 +116,8 @@ def _activity_for(user, activity: str | None, case_type: str | None = None) -> s
         return activity
     if user is not None and user.role == "ouder":
         return "ouder_inzage"
+    if user is not None and user.role == "beheerder" and not case_type:
+        return "beheer"
     return CASE_ACTIVITY.get(case_type or "", "leerlingadministratie")
 
 
