@@ -512,6 +512,9 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     # web UI
     "auth.login": PUBLIC,
     "auth.logout": _ALL,
+    "auth.change_password": _ALL,
+    "auth.forgot_password": PUBLIC,
+    "auth.reset_password": PUBLIC,
     "web.home": _ALL,
     "web.cases": _CASE_ROLES | {"school"},
     "web.case_detail": _CASE_ROLES | {"school"},

@@ -132,7 +132,8 @@ def test_sign_in_sign_out_and_failed_sign_in_are_logged(client, demo):
 
 
 def test_lockout_is_logged(client, app, demo):
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+    # After the free failures the next attempt must wait: refused with 429 (no clock moves on).
+    for _ in range(app.config["LOGIN_ACCOUNT_FREE_FAILURES"]):
         client.post("/inloggen", data={"email": "iemand@example.test", "wachtwoord": "fout"})
     response = client.post("/inloggen", data={"email": "iemand@example.test", "wachtwoord": "fout"})
     assert response.status_code == 429

@@ -38,7 +38,10 @@ def _domain_error(exc: DomainError) -> Response:
         from ..access import log_refusal
 
         log_refusal(exc.status)
-    return error_response(exc.status, exc.code, exc.message, exc.fields, **exc.extra)
+    response = error_response(exc.status, exc.code, exc.message, exc.fields, **exc.extra)
+    if exc.status == 429 and exc.extra.get("retry_after"):
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

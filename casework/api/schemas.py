@@ -55,6 +55,9 @@ class Error(Out):
     report: dict[str, Any] | None = Field(
         None, description="Alleen bij een geweigerde DUO-import (422): het rapport per regel, "
                           "in dezelfde vorm als het 200-antwoord (DuoImportReport).")
+    retry_after: int | None = Field(
+        None, description="Alleen bij 429: over zoveel seconden mag u het opnieuw proberen "
+                          "(ook in de header Retry-After).")
 
 
 # ---------------------------------------------------------------- shared parts
@@ -182,7 +185,8 @@ class BadRow(Out):
 class VerifyOut(Out):
     ok: bool
     checked: int
-    first_bad: BadRow | None
+    first_bad: BadRow | None  # case_id 0: the seal over all chains; seq 0: the case as a whole
+    problem: str | None = None  # what is wrong, in Dutch
 
 
 # ---------------------------------------------------------------- letters

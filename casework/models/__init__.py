@@ -1,16 +1,17 @@
 """All models; importing this package registers every table on Base.metadata."""
-from .audit import AccessLog, AuditEvent
+from .audit import AccessLog, AuditEvent, AuditSeal
 from .base import Base, utcnow
 from .case import ALL_STATES, CASE_TYPES, Case, MedicalNote
 from .child import Child, parent_children
 from .letter import Letter
 from .organisation import Organisation, jgz_gemeenten, swv_buren, swv_gemeenten
 from .schoolvakantie import Schoolvakantie
-from .user import ROLES, ApiToken, LoginFailure, User, new_session_nonce
+from .user import ROLES, ApiToken, LoginAttempt, PasswordResetToken, User, new_session_nonce
 
 __all__ = [
-    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "Base", "Case",
-    "Child", "Letter", "LoginFailure", "MedicalNote", "Organisation", "Schoolvakantie", "User",
+    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "AuditSeal", "Base",
+    "Case", "Child", "Letter", "LoginAttempt", "MedicalNote", "Organisation", "PasswordResetToken",
+    "Schoolvakantie", "User",
     "jgz_gemeenten",
     "new_session_nonce", "parent_children", "swv_buren", "swv_gemeenten", "utcnow",
 ]

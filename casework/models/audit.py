@@ -34,6 +34,31 @@ class AuditEvent(Base):
     details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Keyed seal of this row (services/audit.py): HMAC-SHA256 over its hash with the audit key
+    # named by key_id. Rows from before the keyed scheme have neither (their payload digest is
+    # plain sha256; a row with key_id has a keyed payload digest).
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditSeal(Base):
+    """The sealed head of one case's chain (case_id > 0) or of all chains (case_id 0).
+
+    Case seal: rows in the chain, hash of its last row, MAC over both. Global seal: rows in all
+    chains, number of case seals and the sum of their MACs, with a MAC over those. Updated in
+    the transaction that appends the row; the database refuses DELETE (and REPLACE) on it.
+    No foreign key: the seal of a deleted case must stay to tell of the deletion.
+    """
+
+    __tablename__ = "audit_seals"
+
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    n_cases: Mapped[int] = mapped_column(Integer, default=0)  # global seal only
+    head: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class AccessLog(Base):

@@ -390,6 +390,28 @@ def heeft_vrijstelling(case) -> bool:
     return case.ingangsdatum is not None
 
 
+def _guard_einde_kwalificatieplicht(ctx: GuardContext):
+    """Reason einde_leerplicht says both duties are over. A 5a exemption also covers the
+    kwalificatieplicht (art. 15), which lasts until the 18th birthday; a startkwalificatie that ends
+    it earlier is not recorded here, so that ending takes reason 'anders' with its explanation."""
+    from casework.formatting import format_datum
+
+    from .verzuim import kwalificatieplicht_eind
+
+    child = ctx.case.child
+    if ctx.payload.reden != "einde_leerplicht" or child is None:
+        return None
+    laatste = kwalificatieplicht_eind(child.geboortedatum)
+    if ctx.today <= laatste:
+        achttien = laatste + timedelta(days=1)
+        return {"reden": (
+            f"{child.voornaam} wordt op {format_datum(achttien)} 18 jaar. Tot die dag geldt de "
+            "kwalificatieplicht, en de vrijstelling geldt daar ook voor. Heeft "
+            f"{child.voornaam} al een startkwalificatie (een diploma havo, vwo of mbo-2)? Kies dan "
+            "'Anders' en schrijf dat in de toelichting.")}
+    return None
+
+
 def _guard_beeindig_zonder_vrijstelling(ctx: GuardContext):
     if heeft_vrijstelling(ctx.case) or ctx.case.state == "geen_vrijstelling":
         return None
@@ -614,7 +636,7 @@ EVENTS = {e.name: e for e in (
     EventSpec("beeindig", "Beëindigen", ("vrijgesteld", "geen_vrijstelling", "herbeoordeling",
                                           *_PROCEDURE_STATES), "beeindigd",
               frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), Beeindig,
-              (_guard_beeindig, _guard_beeindig_zonder_vrijstelling),
+              (_guard_beeindig, _guard_beeindig_zonder_vrijstelling, _guard_einde_kwalificatieplicht),
               (LetterSpec("v5a_beeindiging", "ouder", when=lambda c: not c.data.get("procedure_afgebroken")),
                LetterSpec("v5a_procedure_beeindigd", "ouder",
                           when=lambda c: bool(c.data.get("procedure_afgebroken")))),

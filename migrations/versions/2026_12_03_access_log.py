@@ -2,7 +2,7 @@
 security events (no user for an unknown e-mail: subject is a keyed hash); append-only
 
 Revision ID: 3c9a5e71d0b4
-Revises: 7b2e1d3f5a82
+Revises: 07a1471a4827
 Create Date: 2026-12-03 17:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '3c9a5e71d0b4'
-down_revision = '7b2e1d3f5a82'
+down_revision = '07a1471a4827'
 branch_labels = None
 depends_on = None
 
