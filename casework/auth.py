@@ -24,6 +24,16 @@ _hasher = PasswordHasher()  # argon2id with the library's current parameters
 _DUMMY_HASH = _hasher.hash("casework-geen-gebruiker")
 
 
+def _log_security(event: str, user: User | None, email: str | None = None,
+                  commit: bool = False) -> None:
+    """Security events go to the access log (services/audit.py), in the same transaction."""
+    from .services.audit import log_security
+
+    log_security(event, user, email=email)
+    if commit:
+        db.session.commit()
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -135,6 +145,7 @@ def _start_attempt(email: str) -> LoginAttempt:
     account, address = _keyed("account", email), _keyed("address", client_address())
     wait = _wait_seconds(account, address, now, None)  # cheap refusal: no row, no hash
     if wait > 0:
+        _log_security("inloggen_geblokkeerd", None, email=email, commit=True)
         raise _refuse(wait)
     attempt = LoginAttempt(at=now, account=account, address=address, succeeded=False)
     db.session.add(attempt)
@@ -143,6 +154,7 @@ def _start_attempt(email: str) -> LoginAttempt:
     wait = _wait_seconds(account, address, now, attempt.id)
     if wait > 0:
         db.session.delete(attempt)
+        _log_security("inloggen_geblokkeerd", None, email=email)
         db.session.commit()
         raise _refuse(wait)
     return attempt
@@ -179,6 +191,7 @@ def authenticate(email: str, password: str) -> User:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     if not ok:
+        _log_security("inloggen_mislukt", user, email=email, commit=True)
         raise NotAuthenticated("Het e-mailadres of het wachtwoord klopt niet.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -189,12 +202,14 @@ def authenticate(email: str, password: str) -> User:
 def start_session(user: User) -> None:
     session.clear()  # a fresh session at login: nothing from before survives
     login_user(user)
+    _log_security("inloggen", user)
     db.session.commit()
 
 
 def end_session(user: User) -> None:
     # Rotating the nonce invalidates every cookie of this user, also copies kept elsewhere.
     user.session_nonce = new_session_nonce()
+    _log_security("uitloggen", user)
     db.session.commit()
     logout_user()
     session.clear()
@@ -219,6 +234,7 @@ def issue_token(user: User) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
     db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires))
+    _log_security("token_aangemaakt", user)
     db.session.commit()
     return token, expires
 
@@ -251,6 +267,7 @@ def revoke_current_token() -> None:
     if row is None:
         raise NotAuthenticated("Dit token is niet (meer) geldig.")
     row.revoked_at = utcnow()
+    _log_security("token_ingetrokken", row.user)
     db.session.commit()
 
 

@@ -32,7 +32,7 @@ def upgrade_database(revision: str = "head") -> None:
 # UPDATE, DELETE or TRUNCATE there (seals: UPDATE, never DELETE), and as it owns nothing it
 # cannot ALTER or DROP any table.
 APPEND_ONLY_TABLES = {"audit_events": "SELECT, INSERT", "audit_seals": "SELECT, INSERT, UPDATE",
-                      "alembic_version": "SELECT"}
+                      "access_log": "SELECT, INSERT", "alembic_version": "SELECT"}
 
 
 def grant_app_role(role: str) -> None:

@@ -34,6 +34,10 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 @api_bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError) -> Response:
     db.session.rollback()  # nothing half-done survives a refused request
+    if exc.status in (403, 404):
+        from ..access import log_refusal
+
+        log_refusal(exc.status)
     response = error_response(exc.status, exc.code, exc.message, exc.fields, **exc.extra)
     if exc.status == 429 and exc.extra.get("retry_after"):
         response.headers["Retry-After"] = str(exc.extra["retry_after"])

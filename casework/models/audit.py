@@ -62,13 +62,32 @@ class AuditSeal(Base):
 
 
 class AccessLog(Base):
-    """Reads of sensitive data (NEN 7513 style): who read what of which case, when."""
+    """Reads of personal data and security events (NEN 7513, BIO2 8.15, Logboek dataverwerkingen).
+
+    One row per child read (a list page of 25 writes 25 rows in one INSERT), so that "who looked
+    at child X" is one index range. kind "lezen" is a read, "beveiliging" a security event
+    (sign-in, sign-out, failed sign-in, lockout, token, refused access). Role and organisation
+    are copied at the time of the read: a user may change role or organisation later.
+    Append-only: database triggers refuse UPDATE, DELETE and (SQLite) REPLACE."""
 
     __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_child_at", "child_id", "at"),
+        Index("ix_access_log_user_at", "user_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # No user for a failed sign-in with an unknown e-mail address (see subject).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"))
+    role: Mapped[str | None] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="lezen", server_default="lezen")
+    # The processing activity the read served (services/audit.ACTIVITIES).
+    activity: Mapped[str | None] = mapped_column(String(32))
     what: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16))
+    # Security events without a user: a keyed hash of the e-mail address, never the address.
+    subject: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -90,13 +90,13 @@ def _nav_items(user) -> list[tuple[str, str]]:
                 ("web.new_kennisgeving", "Beroep doen op vrijstelling")]
     if role == "beheerder":
         return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling"),
-                ("web.schoolvakanties", "Schoolvakanties")]
+                ("web.schoolvakanties", "Schoolvakanties"), ("web.beheer_access_log", "Toegangslog")]
     return []
 
 
 def register_views(app: Flask) -> None:
     from . import auth as auth_views
-    from . import beheer, duo, reports, web  # noqa: F401  they add their pages to web.bp
+    from . import beheer, duo, reports, toegang, web  # noqa: F401  they add their pages to web.bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(web.bp)
