@@ -511,7 +511,8 @@ def test_route_counts_match_the_audit_details(demo, routes):
 
 
 def test_primary_rule():
-    assert [primary(n) for n in (0, 1, 4, 5, 17)] == [0, SUPPRESSED, SUPPRESSED, 5, 17]
+    # 0 is hidden like 1 to 4: a shown 0 next to a period a day longer would expose a 1.
+    assert [primary(n) for n in (0, 1, 4, 5, 17)] == [SUPPRESSED, SUPPRESSED, SUPPRESSED, 5, 17]
 
 
 def test_subtraction_trap_in_a_row():
@@ -532,26 +533,47 @@ def test_subtraction_trap_spreads_over_rows_and_columns():
 
 
 def test_the_total_is_hidden_when_no_other_cell_can_be():
+    cells = [[7], [3], [1]]
+    t = suppress_table(cells)
+    assert t.cells == [[SUPPRESSED], [SUPPRESSED], [SUPPRESSED]]
+    assert t.row_totals == [SUPPRESSED, SUPPRESSED, SUPPRESSED]  # 7's own row total would show it
+    assert (t.col_totals, t.total) == ([11], 11)
+    assert recomputable(cells, t) == []
+
+
+def test_a_hidden_zero_leaves_the_others_unknown():
+    """3 and 0 next to 7, total 10: the hidden pair adds up to 3 (0+3, 1+2, ...), so 7 may show."""
     cells = [[7], [3], [0]]
     t = suppress_table(cells)
-    assert t.cells == [[SUPPRESSED], [SUPPRESSED], [0]]
-    assert t.row_totals == [SUPPRESSED, SUPPRESSED, 0]  # 7's own row total would show it
+    assert t.cells == [[7], [SUPPRESSED], [SUPPRESSED]]
     assert (t.col_totals, t.total) == ([10], 10)
+    assert recomputable(cells, t) == []
+
+
+def test_hidden_zeros_are_not_given_away_by_their_sum():
+    """0 and 0 next to 7 and 8: the hidden pair adds up to 0, so both must be 0."""
+    cells = [[0, 0, 7, 8]]
+    t = suppress_table(cells, row_totals=True, col_totals=False)
+    assert t.cells[0][:3] == [SUPPRESSED, SUPPRESSED, SUPPRESSED]
     assert recomputable(cells, t) == []
 
 
 def test_five_is_shown_four_is_not_zero_stays():
     cells = [[5], [4], [4], [0]]
     t = suppress_table(cells)
-    assert t.cells == [[5], [SUPPRESSED], [SUPPRESSED], [0]]
+    assert t.cells == [[5], [SUPPRESSED], [SUPPRESSED], [SUPPRESSED]]
     assert (t.col_totals, t.total) == ([13], 13)
 
 
 def test_hidden_ones_are_not_given_away_by_their_sum():
-    """1 and 1 next to 7, total 9: the two hidden cells add up to 2, so each must be 1."""
+    """1 and 1 next to 7, total 9: the two hidden cells add up to 2 — 0+2, 1+1 or 2+0, as a
+    hidden cell may be 0 — so they stay unknown; four and four (sum 8) would be pinned."""
     t = suppress_table([[1, 1, 7]], row_totals=True, col_totals=False)
-    assert t.cells == [[SUPPRESSED, SUPPRESSED, SUPPRESSED]]
+    assert t.cells == [[SUPPRESSED, SUPPRESSED, 7]]
     assert t.row_totals == [9]
+    assert recomputable([[1, 1, 7]], t) == []
+    t = suppress_table([[4, 4, 7]], row_totals=True, col_totals=False)
+    assert t.cells == [[SUPPRESSED, SUPPRESSED, SUPPRESSED]]
 
 
 def test_a_chain_of_rows_and_columns_cannot_pin_a_hidden_cell():
