@@ -242,6 +242,23 @@ def test_a_parent_cannot_see_another_childs_log(client, demo):
 
 # ---------------------------------------------------------------- the beheerder queries it
 
+def test_the_beheerders_log_pages_keep_the_search(client, demo, monkeypatch):
+    from casework.views import toegang
+
+    monkeypatch.setattr(toegang, "PER_PAGE", 2)
+    lpa = api_token(client, LPA)
+    for _ in range(3):
+        assert client.get("/api/v1/children", headers=lpa).status_code == 200
+    login(client, BEHEER)
+    first = html_of(client.get(f"/beheer/toegangslog?gebruiker={LPA}"))
+    assert "Pagina 1 van " in first and "Vorige pagina" not in first
+    link = re.search(r'<a href="([^"]+)" rel="next">Volgende pagina</a>', first).group(1)
+    assert "pagina=2" in link and "gebruiker=" in link  # the search goes along to the next page
+    second = html_of(client.get(unescape(link)))
+    assert "Pagina 2 van " in second and 'rel="prev">Vorige pagina</a>' in second
+
+
+
 def test_beheerder_queries_and_exports_by_child_and_user_within_its_gemeente(client, demo):
     case = make_case(demo)
     assert client.get(f"/api/v1/cases/{case.id}", headers=api_token(client, LPA)).status_code == 200

@@ -238,6 +238,18 @@ def _rows(conn, case_id: int) -> list:
                              {"c": case_id}).mappings())
 
 
+def _delete_last_row(conn, case_id: int):
+    """Remove a case's last step as a careful intruder would: its letters, its audit row, and the
+    case back in the state before it. Returns the removed row."""
+    last = _rows(conn, case_id)[-1]
+    conn.execute(text("DELETE FROM letters WHERE case_id = :c AND audit_seq = :s"),
+                 {"c": case_id, "s": last["seq"]})
+    conn.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last["id"]})
+    conn.execute(text("UPDATE cases SET state = :s WHERE id = :c"),
+                 {"s": last["from_state"], "c": case_id})
+    return last
+
+
 def _rehash(conn, case_id: int, change: dict, *, drop_macs: bool = False) -> None:
     """Rewrite a chain with the public sha256 recipe, every link correct, but without the key."""
     prev = GENESIS
@@ -292,12 +304,7 @@ def test_a_deleted_last_row_is_named(committed, tmp_path):
     with copied(committed, tmp_path) as (app, owner):
         with owner.begin() as conn:
             _past_the_guards(conn)
-            last = _rows(conn, case_id)[-1]
-            conn.execute(text("DELETE FROM letters WHERE case_id = :c AND audit_seq = :s"),
-                         {"c": case_id, "s": last["seq"]})
-            conn.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last["id"]})
-            conn.execute(text("UPDATE cases SET state = :s WHERE id = :c"),
-                         {"s": last["from_state"], "c": case_id})
+            last = _delete_last_row(conn, case_id)
         result = _verify(app)
     assert result.first_bad == {"case_id": case_id, "seq": last["seq"]}
     assert "verwijderd" in result.problem
@@ -321,12 +328,7 @@ def test_a_deleted_last_row_with_the_old_seal_put_back_is_found(committed, tmp_p
             assert verify_chains().ok
         with owner.begin() as conn:
             _past_the_guards(conn)
-            last = _rows(conn, case_id)[-1]
-            conn.execute(text("DELETE FROM letters WHERE case_id = :c AND audit_seq = :s"),
-                         {"c": case_id, "s": last["seq"]})
-            conn.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last["id"]})
-            conn.execute(text("UPDATE cases SET state = :s WHERE id = :c"),
-                         {"s": last["from_state"], "c": case_id})
+            _delete_last_row(conn, case_id)
             conn.execute(text("UPDATE audit_seals SET n_rows = :n_rows, head = :head, mac = :mac "
                               "WHERE case_id = :case_id"), old_seal)
         result = _verify(app)
@@ -388,12 +390,7 @@ def test_a_forged_seal_is_named(committed, tmp_path):
     with copied(committed, tmp_path) as (app, owner):
         with owner.begin() as conn:
             _past_the_guards(conn)
-            last = _rows(conn, case_id)[-1]
-            conn.execute(text("DELETE FROM letters WHERE case_id = :c AND audit_seq = :s"),
-                         {"c": case_id, "s": last["seq"]})
-            conn.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": last["id"]})
-            conn.execute(text("UPDATE cases SET state = :s WHERE id = :c"),
-                         {"s": last["from_state"], "c": case_id})
+            last = _delete_last_row(conn, case_id)
             guess = hmac.new(b"gok", f"case|{case_id}|{last['seq'] - 1}|{last['prev_hash']}".encode(),
                              hashlib.sha256).hexdigest()
             conn.execute(text("UPDATE audit_seals SET n_rows = n_rows - 1, head = :h, mac = :m "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,16 +39,17 @@ def browser_app(app, tmp_path):
         queue.huey.storage, queue.app, queue.huey.immediate = saved
 
 
-@pytest.fixture
-def server(browser_app):
+@contextmanager
+def serve(wsgi_app, name: str = "casework-test-server"):
+    """The app on a real HTTP server in a thread on a free port; yields its base URL."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
         def log_request(self, *args, **kwargs):  # keep the test output readable
             pass
 
-    srv = make_server("127.0.0.1", 0, browser_app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=srv.serve_forever, name="casework-test-server", daemon=True)
+    srv = make_server("127.0.0.1", 0, wsgi_app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=srv.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{srv.server_port}"
@@ -55,6 +57,12 @@ def server(browser_app):
         srv.shutdown()
         srv.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def server(browser_app):
+    with serve(browser_app) as url:
+        yield url
 
 
 @pytest.fixture

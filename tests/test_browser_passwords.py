@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from casework.extensions import db, queue
-from test_browser import CHROMIUM
+from test_browser import CHROMIUM, serve
 from test_passwords_bruteforce import _free_port, _Sink
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_transaction]
@@ -33,27 +32,16 @@ def sink():
 
 @pytest.fixture
 def server(app, tmp_path, sink):
-    from werkzeug.serving import WSGIRequestHandler, make_server
-
     from conftest import PG_URL, fresh_postgres_database_url, make_app
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args, **kwargs):
-            pass
 
     saved = queue.huey.storage, queue.app, queue.huey.immediate
     url = fresh_postgres_database_url("casework_browser_wachtwoord") if PG_URL else None
     browser_app = make_app(tmp_path, url, WTF_CSRF_ENABLED=True, SMTP_HOST="127.0.0.1",
                            SMTP_PORT=sink.port)
-    srv = make_server("127.0.0.1", 0, browser_app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{srv.server_port}"
+        with serve(browser_app) as base_url:
+            yield base_url
     finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
         db.state(browser_app).engine.dispose()
         queue.huey.storage, queue.app, queue.huey.immediate = saved
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -92,21 +91,10 @@ def data(report_app):
 
 @pytest.fixture(scope="module")
 def server(report_app, data):
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from test_browser import serve
 
-    class QuietHandler(WSGIRequestHandler):
-        def log_request(self, *args, **kwargs):  # keep the test output readable
-            pass
-
-    srv = make_server("127.0.0.1", 0, report_app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=srv.serve_forever, name="casework-report-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(timeout=10)
+    with serve(report_app, "casework-report-server") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
