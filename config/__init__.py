@@ -37,6 +37,18 @@ class BaseConfig:
     API_TOKEN_HOURS = 8
     LOGIN_MAX_FAILURES = 10  # per email in LOGIN_WINDOW_MINUTES, then 429
     LOGIN_WINDOW_MINUTES = 15
+    # Two-step sign-in: every professional role (all but ouder) must set up and use a TOTP code.
+    TOTP_REQUIRED = True
+    TOTP_ISSUER = "Casework"  # the name authenticator apps show next to the code
+    # The demo professionals are set up with this TOTP secret (base32), so the demo works at once.
+    DEMO_TOTP_SECRET = "CASEWORKDEMOCASEWORKDEMOCASEWORK"  # 160 bits, base32
+    LOGIN_SECOND_STEP_MINUTES = 5  # time between the password and the code before starting over
+    # Browser sessions: signed out after this many idle minutes (parents: the _OUDER one), and
+    # after SESSION_MAX_HOURS whatever happens; the warning comes SESSION_WARNING_SECONDS before.
+    SESSION_IDLE_MINUTES = 15
+    SESSION_IDLE_MINUTES_OUDER = 30
+    SESSION_MAX_HOURS = 12
+    SESSION_WARNING_SECONDS = 120
     LETTER_MAX_ATTEMPTS = 5
     VERZUIM_ONDERZOEK_SCHOOLDAGEN = 5  # a melding not investigated after this many school days is overdue
     ROUTE_OPVOLG_DAGEN = 42  # default follow-up date of a chosen route
@@ -56,12 +68,18 @@ class BaseConfig:
         cfg["QUEUE_BACKEND"] = _env("CASEWORK_QUEUE_BACKEND", cls.QUEUE_BACKEND)
         cfg["QUEUE_PATH"] = _env("CASEWORK_QUEUE_PATH", cls.QUEUE_PATH)
         cfg["REDIS_URL"] = _env("CASEWORK_REDIS_URL", cls.REDIS_URL)
+        cfg["TOTP_REQUIRED"] = _env("CASEWORK_TOTP_REQUIRED", "1" if cls.TOTP_REQUIRED else "0") \
+            not in ("0", "false", "no", "off")
+        cfg["TOTP_ISSUER"] = _env("CASEWORK_TOTP_ISSUER", cls.TOTP_ISSUER)
+        cfg["DEMO_TOTP_SECRET"] = _env("CASEWORK_DEMO_TOTP_SECRET", cls.DEMO_TOTP_SECRET)
         for key in (
             "HERBEOORDELING_LEAD_DAYS", "ADVIES_TERMIJN_DAGEN", "BEHANDEL_TERMIJN_DAGEN",
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
             "API_TOKEN_HOURS", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
             "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN",
+            "LOGIN_SECOND_STEP_MINUTES", "SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES_OUDER",
+            "SESSION_MAX_HOURS", "SESSION_WARNING_SECONDS",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         return cfg

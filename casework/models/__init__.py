@@ -6,11 +6,14 @@ from .child import Child, parent_children
 from .letter import Letter
 from .organisation import Organisation, jgz_gemeenten, swv_buren, swv_gemeenten
 from .schoolvakantie import Schoolvakantie
-from .user import ROLES, ApiToken, LoginFailure, User, new_session_nonce
+from .user import (
+    PROFESSIONAL_ROLES, ROLES, ApiToken, LoginFailure, RecoveryCode, User, UserSession, new_session_nonce,
+)
 
 __all__ = [
     "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "Base", "Case",
-    "Child", "Letter", "LoginFailure", "MedicalNote", "Organisation", "Schoolvakantie", "User",
+    "Child", "Letter", "LoginFailure", "MedicalNote", "Organisation", "PROFESSIONAL_ROLES",
+    "RecoveryCode", "Schoolvakantie", "User", "UserSession",
     "jgz_gemeenten",
     "new_session_nonce", "parent_children", "swv_buren", "swv_gemeenten", "utcnow",
 ]
