@@ -12,6 +12,7 @@ from contextlib import nullcontext
 
 import pyotp
 import pytest
+from flask import g, request_started
 from sqlalchemy import create_engine, func, select, text, update
 
 from casework import create_app
@@ -44,7 +45,24 @@ def make_app(tmp_dir, database_url: str | None = None, **overrides):
     with app.app_context():
         upgrade_database()
         load_demo()
+    request_started.connect(_forget_request_user, app)
+    _MADE_APPS.append(app)
     return app
+
+
+def _forget_request_user(sender, **extra) -> None:
+    """A test's app context (and so `g`) outlives each request of the test client; the user that
+    Flask-Login caches in `g` is per request, as in the running app."""
+    g.pop("_login_user", None)
+    g.pop("user_session", None)
+
+
+_MADE_APPS: list = []
+
+
+def latest_app():
+    """The app make_app built last (the one a browser test's server runs)."""
+    return _MADE_APPS[-1]
 
 
 def fresh_postgres_database_url(name: str) -> str:
@@ -132,7 +150,8 @@ def web_login(client, email: str, password: str = "demo", **kwargs):
     Returns the last response (a 302 onwards when it worked)."""
     response = client.post("/inloggen", data={"email": email, "wachtwoord": password}, **kwargs)
     if response.status_code == 302 and response.location.startswith("/inloggen/code"):
-        response = client.post("/inloggen/code", data={"code": otp_code(email)})
+        response = client.post("/inloggen/code", data={"code": otp_code(email)},
+                               headers=kwargs.get("headers"))
     return response
 
 
