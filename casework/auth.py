@@ -57,8 +57,10 @@ def authenticate(email: str, password: str) -> User:
         raise NotAuthenticated("Het e-mailadres of het wachtwoord klopt niet.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    # The failures are forgotten only once the whole sign-in succeeded (second step included):
-    # knowing the password must not reset the count for guessing the code.
+    # With a second step the failures are forgotten only once it succeeded too: knowing the
+    # password must not reset the count for guessing the code.
+    if second_step_needed(user) is None:
+        _clear_failures(user)
     return user
 
 

@@ -6,7 +6,9 @@ import time
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for,
+)
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
