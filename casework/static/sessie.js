@@ -1,6 +1,6 @@
 // On a page with a form: a warning a little before the session ends for lack of activity, so
 // typed text is not lost. "Ik ben er nog" asks the server to keep the session (POST, with the
-// CSRF token); the warning sits in a role="alert" region, so screen readers read it out.
+// CSRF token); the warning sits in an aria-live="assertive" region, so screen readers read it out.
 (function () {
   var body = document.body;
   var idle = parseInt(body.getAttribute("data-sessie-idle"), 10);
@@ -22,16 +22,16 @@
     clearTimeout(endTimer);
     box.hidden = true;
     warnTimer = setTimeout(function () {
+      box.hidden = false;  // shown first, then filled: screen readers announce the new text
       text.textContent = "Let op: over " + minutes(warnBefore) + " wordt u uitgelogd, omdat u een tijd " +
         "niets heeft opgeslagen. Wat u hebt getypt gaat dan verloren. Werkt u nog? Kies dan 'Ik ben er nog'.";
       button.hidden = false;
-      box.hidden = false;
     }, Math.max(0, idle - warnBefore) * 1000);
     endTimer = setTimeout(function () {
+      box.hidden = false;
       text.textContent = "U bent uitgelogd omdat u een tijd niets heeft gedaan. Kopieer wat u hebt " +
         "getypt voordat u de pagina verlaat, log opnieuw in en plak het terug.";
       button.hidden = true;
-      box.hidden = false;
     }, idle * 1000);
   }
 
