@@ -50,6 +50,9 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+    from .limits import install_input_checks
+
+    install_input_checks(app)
     from .access import install_route_policy
 
     install_route_policy(app)

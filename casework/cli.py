@@ -14,14 +14,47 @@ def alembic_config():
 
     cfg = Config(str(PROJECT_ROOT / "migrations" / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", current_app.config["DATABASE_URL"].replace("%", "%%"))
+    url = current_app.config.get("MIGRATION_DATABASE_URL") or current_app.config["DATABASE_URL"]
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
 def upgrade_database(revision: str = "head") -> None:
+    """Migrate (as the owner role when MIGRATION_DATABASE_URL is set), then grant the app role."""
     from alembic import command
 
     command.upgrade(alembic_config(), revision)
+    if current_app.config.get("DATABASE_APP_ROLE"):
+        grant_app_role(current_app.config["DATABASE_APP_ROLE"])
+
+
+# The app role may read and write the working tables, but only add to the audit tables: no
+# UPDATE, DELETE or TRUNCATE there (seals: UPDATE, never DELETE), and as it owns nothing it
+# cannot ALTER or DROP any table.
+APPEND_ONLY_TABLES = {"audit_events": "SELECT, INSERT", "audit_seals": "SELECT, INSERT, UPDATE",
+                      "access_log": "SELECT, INSERT", "alembic_version": "SELECT"}
+
+
+def grant_app_role(role: str) -> None:
+    """PostgreSQL: give the app role its privileges on every table (run as the owner role)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    url = current_app.config.get("MIGRATION_DATABASE_URL") or current_app.config["DATABASE_URL"]
+    if not url.startswith("postgresql"):
+        return
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(role)
+            conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {quoted}"))
+            conn.execute(text(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {quoted}"))
+            for table in inspect(conn).get_table_names() + inspect(conn).get_view_names():
+                name = conn.dialect.identifier_preparer.quote(table)
+                conn.execute(text(f"REVOKE ALL ON {name} FROM {quoted}"))
+                rights = APPEND_ONLY_TABLES.get(table, "SELECT, INSERT, UPDATE, DELETE")
+                conn.execute(text(f"GRANT {rights} ON {name} TO {quoted}"))
+    finally:
+        engine.dispose()
 
 
 def register_cli(app: Flask) -> None:
@@ -53,8 +86,14 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("demo")
     def demo_command():
-        """Load the demo data (idempotent)."""
+        """Load the demo data (idempotent); refused in production."""
         from .demo import load_demo
+
+        if current_app.config.get("ENV_NAME") == "production":
+            click.echo("De demodata kan niet in productie worden geladen: de demogebruikers "
+                       "hebben een bekend wachtwoord. Zet CASEWORK_ENV=development voor een "
+                       "proefomgeving.", err=True)
+            sys.exit(1)
 
         summary = load_demo()
         click.echo(summary)
@@ -80,6 +119,11 @@ def register_cli(app: Flask) -> None:
 
         for line in tick():
             click.echo(line)
+        from .auth import prune_login_attempts
+
+        pruned = prune_login_attempts()  # sign-in attempts no delay rule looks at any more
+        if pruned:
+            click.echo(f"{pruned} oude inlogpogingen verwijderd")
 
     @app.cli.group("audit")
     def audit_group():
@@ -95,9 +139,31 @@ def register_cli(app: Flask) -> None:
             click.echo(f"Audit trail in orde: {result.checked} regels gecontroleerd.")
             return
         bad = result.first_bad
-        click.echo(f"Audit trail gebroken: zaak {bad['case_id']}, regel {bad['seq']} "
-                   f"({result.checked} regels gecontroleerd).")
+        if bad["case_id"] == 0:  # the global seal: no single case to name
+            where = "de hele audit"
+        else:
+            where = f"zaak {bad['case_id']}" + (f", regel {bad['seq']}" if bad["seq"] else "")
+            if result.reference:
+                where += f" (kenmerk {result.reference})"
+        click.echo(f"Audit trail gebroken: {where}: {result.problem}. "
+                   f"({result.checked} regels gecontroleerd.)")
         sys.exit(1)
+
+    @audit_group.command("reseal")
+    def audit_reseal():
+        """After a key rotation: verify, then seal every chain anew with the current key."""
+        from .extensions import db
+        from .services.audit import reseal, verify_chains
+
+        result = verify_chains()
+        if not result.ok:
+            click.echo(f"Niet opnieuw verzegeld: de audit klopt niet ({result.problem}). "
+                       "Zoek eerst uit wat er is gebeurd.")
+            sys.exit(1)
+        changed = reseal()
+        db.session.commit()
+        click.echo(f"Opnieuw verzegeld met sleutel {current_app.config['AUDIT_KEY_ID']}: "
+                   f"{changed} verzegelingen.")
 
     @app.cli.group("letters")
     def letters_group():

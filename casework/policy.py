@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, 
 
 from .extensions import db
 from .models import (
-    AuditEvent, Case, Child, Letter, Organisation, User, jgz_gemeenten, parent_children, swv_buren,
+    AccessLog, AuditEvent, Case, Child, Letter, Organisation, User, jgz_gemeenten, parent_children, swv_buren,
     swv_gemeenten,
 )
 from .services.errors import Forbidden, NotFound
@@ -102,6 +102,48 @@ def get_child_for(user: User, child_id: int) -> Child:
     if child is None:
         raise NotFound("Dit kind is niet gevonden.")
     return child
+
+
+# ------------------------------------------------------------------ access log
+
+
+def access_log_scope(user: User) -> ColumnElement[bool]:
+    """The access-log rows a user may read. A parent: the reads of its own children by others
+    (no security events, not its own reads). A beheerder (the gemeente's privacy officer): the
+    rows about children of its gemeente, and the rows without a child (sign-in, refusals) of
+    users of its gemeente. Everyone else: nothing."""
+    if user.role == "ouder":
+        own = select(parent_children.c.child_id).where(parent_children.c.user_id == user.id)
+        return and_(AccessLog.child_id.in_(own), AccessLog.kind == "lezen",
+                    or_(AccessLog.user_id.is_(None), AccessLog.user_id != user.id))
+    if user.role == "beheerder" and user.organisation_id:
+        gid = user.organisation_id
+        users = (select(User.id).join(Organisation, User.organisation_id == Organisation.id)
+                 .where(or_(Organisation.id == gid, Organisation.gemeente_id == gid)))
+        return or_(AccessLog.child_id.in_(select(Child.id).where(Child.gemeente_id == gid)),
+                   and_(AccessLog.child_id.is_(None), AccessLog.user_id.in_(users)))
+    return false()
+
+
+def access_log_child_for(user: User, child_id: int) -> Child:
+    """The child whose access log the user asks for: a parent's own child, a child of the
+    beheerder's gemeente; anything else is 404."""
+    if user.role == "ouder":
+        return get_child_for(user, child_id)
+    if user.role == "beheerder" and user.organisation_id:
+        child = db.session.scalar(select(Child).where(Child.id == child_id,
+                                                      Child.gemeente_id == user.organisation_id))
+        if child is not None:
+            return child
+    raise NotFound("Dit kind is niet gevonden.")
+
+
+def beheer_child_by_bsn(user: User, bsn: str) -> Child | None:
+    """A child of the beheerder's own gemeente by BSN (None: not in this gemeente)."""
+    if user.role != "beheerder" or not user.organisation_id:
+        return None
+    return db.session.scalar(select(Child).where(Child.bsn == bsn,
+                                                 Child.gemeente_id == user.organisation_id))
 
 
 # ------------------------------------------------------------------ cases
@@ -455,6 +497,7 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "api.get_letter_pdf": _ALL,
     # reference data
     "api.list_children": _ALL,
+    "api.child_access_log": frozenset({"ouder", "beheerder"}),
     "api.create_child": frozenset({"leerplichtambtenaar", "beheerder"}),
     "api.list_organisations": _ALL,
     "api.list_deskundigen": _LPA,
@@ -478,6 +521,9 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "auth.keepalive": _ALL,
     "auth.users": frozenset({"beheerder"}),
     "auth.reset_totp": frozenset({"beheerder"}),
+    "auth.change_password": _ALL,
+    "auth.forgot_password": PUBLIC,
+    "auth.reset_password": PUBLIC,
     "web.home": _ALL,
     "web.cases": _CASE_ROLES | {"school"},
     "web.case_detail": _CASE_ROLES | {"school"},
@@ -488,6 +534,9 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.letter_pdf": _CASE_ROLES | {"school"},
     "web.children": frozenset({"ouder", "leerplichtambtenaar", "school"}),
     "web.audit": frozenset({"beheerder"}),
+    "web.child_access_log": frozenset({"ouder"}),
+    "web.beheer_access_log": frozenset({"beheerder"}),
+    "web.beheer_access_log_csv": frozenset({"beheerder"}),
     "web.schoolvakanties": frozenset({"beheerder"}),
     "web.schoolvakantie_nieuw": frozenset({"beheerder"}),
     "web.schoolvakantie_wijzig": frozenset({"beheerder"}),

@@ -44,16 +44,16 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import JSON, Table, func, insert, or_, select, text
+from sqlalchemy import JSON, Table, func, insert, or_, select, text, update
 
 from .extensions import db
 from .models import (
-    AuditEvent, Case, Child, Letter, Organisation, User, jgz_gemeenten, new_session_nonce,
-    parent_children, swv_buren, swv_gemeenten,
+    AuditEvent, AuditSeal, Case, Child, Letter, Organisation, User, jgz_gemeenten, new_session_nonce,
+    parent_children, swv_buren, swv_gemeenten, utcnow,
 )
 from .models.case import report_facts
 from .models.organisation import VAKANTIEREGIOS
-from .services.audit import GENESIS, digest, row_hash
+from .services.audit import GENESIS, GLOBAL_SEAL, Sealer, add_mac, row_hash
 from .workflows import verzuim, vrijstelling
 from .workflows.base import add_months, age_on
 
@@ -216,6 +216,9 @@ class _Generator:
         self._days, self._day_weights = self._day_distribution()
         self.halt_children: set[int] = set()
         self._buffers: dict[Table, list[dict]] = {}
+        # Rows and seals are keyed like append_audit's; the global seal takes each batch's sum.
+        self.sealer = Sealer(settings)
+        self._sealed = [0, 0, GENESIS]  # rows, cases, sum of case seal MACs not yet in the global seal
 
     # ------------------------------------------------------------ ids, markers, buffers
 
@@ -257,7 +260,7 @@ class _Generator:
         # Parents before children: foreign keys are checked per statement.
         order = (Organisation.__table__, swv_gemeenten, swv_buren, jgz_gemeenten, User.__table__,
                  Child.__table__, parent_children, Case.__table__, AuditEvent.__table__,
-                 Letter.__table__)
+                 AuditSeal.__table__, Letter.__table__)
         if self.dialect == "sqlite":
             # The default page cache (2 MB) turns the index inserts of a large load into disk
             # reads; 256 MB for this connection (a commit may hand us another one: every batch).
@@ -272,6 +275,27 @@ class _Generator:
             for start in range(0, len(rows), BATCH):
                 self.conn.execute(insert(table), rows[start:start + BATCH])
         assert not self._buffers
+        self._seal_batch()
+
+    def _seal_batch(self) -> None:
+        """Add the chains just written to the global seal (locked, like append_audit does)."""
+        rows, cases, acc = self._sealed
+        if not cases:
+            return
+        table = AuditSeal.__table__
+        whole = self.conn.execute(select(table).where(table.c.case_id == GLOBAL_SEAL)
+                                  .with_for_update()).first()
+        if whole is None:
+            self.conn.execute(insert(table).values(
+                case_id=GLOBAL_SEAL, n_rows=0, n_cases=0, head=GENESIS, key_id=self.sealer.key_id,
+                mac="", updated_at=utcnow()))
+            whole = self.conn.execute(select(table).where(table.c.case_id == GLOBAL_SEAL)).first()
+        n_rows, n_cases, head = whole.n_rows + rows, whole.n_cases + cases, add_mac(whole.head, acc)
+        key_id = self.sealer.key_id
+        self.conn.execute(update(table).where(table.c.case_id == GLOBAL_SEAL).values(
+            n_rows=n_rows, n_cases=n_cases, head=head, key_id=key_id, updated_at=utcnow(),
+            mac=self.sealer.global_mac(key_id, n_rows, n_cases, head)))
+        self._sealed = [0, 0, GENESIS]
 
     def _copy(self, table: Table, rows: list[dict]) -> None:
         """PostgreSQL: COPY … FROM STDIN on the session's own connection (and transaction)."""
@@ -1046,13 +1070,16 @@ class _CaseBuilder:
         row.case_id, row.seq, row.event, row.from_state, row.to_state = (
             self.id, self.seq, name, from_state, to_state)
         row.actor_id, row.actor_role, row.at = actor[0], actor[1], at
-        row.payload_digest, row.prev_hash, row.details = digest(payload), self.prev_hash, details
+        row.payload_digest = gen.sealer.payload_digest(payload)
+        row.prev_hash, row.details = self.prev_hash, details
         row_hash_value = row_hash(row)
+        key_id = gen.sealer.key_id
         gen._add(AuditEvent.__table__, {
             "id": gen._id(AuditEvent.__table__), "case_id": self.id, "seq": self.seq,
             "event": name, "from_state": from_state, "to_state": to_state, "actor_id": actor[0],
             "actor_role": actor[1], "at": at, "payload_digest": row.payload_digest,
-            "details": details, "prev_hash": self.prev_hash, "hash": row_hash_value})
+            "details": details, "prev_hash": self.prev_hash, "hash": row_hash_value,
+            "key_id": key_id, "mac": gen.sealer.row_mac(key_id, row_hash_value)})
         gen.report.audit_rows += 1
         self.prev_hash = row_hash_value
         self._letters(self.workflow.events[name], at)
@@ -1109,6 +1136,13 @@ class _CaseBuilder:
             "ingangsdatum": self.ingangsdatum, "einddatum": self.einddatum,
             "herbeoordelingsdatum": self.herbeoordelingsdatum, "data": self.data,
             **report_facts(self.data)})
+        key_id = gen.sealer.key_id
+        mac = gen.sealer.case_mac(key_id, self.id, self.seq, self.prev_hash)
+        gen._add(AuditSeal.__table__, {
+            "case_id": self.id, "n_rows": self.seq, "n_cases": 0, "head": self.prev_hash,
+            "key_id": key_id, "mac": mac, "updated_at": self.at})
+        sealed = gen._sealed
+        sealed[0], sealed[1], sealed[2] = sealed[0] + self.seq, sealed[1] + 1, add_mac(sealed[2], mac)
         gen.report.cases += 1
         gen.report.states[f"{self.type}:{self.state}"] = (
             gen.report.states.get(f"{self.type}:{self.state}", 0) + 1)

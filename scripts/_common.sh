@@ -156,3 +156,21 @@ start_pg() {
     PG_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/$dbname"
     log "PostgreSQL listening on 127.0.0.1:$PG_PORT (database $dbname)"
 }
+
+# create_pg_roles OWNER APP: the two-role set-up on the server start_pg started. OWNER owns the
+# database (migrations, CREATE DATABASE for tests that need their own); APP is what the app
+# connects as: scripts and tests grant it only SELECT/INSERT on the audit tables. Sets
+# PG_OWNER_URL (PG_URL as OWNER).
+PG_OWNER_URL=''
+create_pg_roles() {
+    local owner=$1 app=$2 dbname=${PG_URL##*/}
+    "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -q -v ON_ERROR_STOP=1 <<SQL ||
+CREATE ROLE "$owner" LOGIN CREATEDB;
+CREATE ROLE "$app" LOGIN;
+GRANT pg_signal_backend TO "$owner";
+ALTER DATABASE "$dbname" OWNER TO "$owner";
+SQL
+        die "creating the PostgreSQL roles $owner and $app failed"
+    PG_OWNER_URL="postgresql+psycopg://$owner@127.0.0.1:$PG_PORT/$dbname"
+    log "PostgreSQL roles: $owner (owner, migrates) and $app (the app)"
+}

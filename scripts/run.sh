@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start casework locally: demo data, letter worker (background) and web server.
 #   ./scripts/run.sh
-# Environment: CASEWORK_ENV (default development), CASEWORK_DATABASE_URL (optional;
-# the app's default database is used when unset), CASEWORK_PORT (default 5000).
+# Environment: CASEWORK_ENV (default development here; without it the app itself runs as
+# production), CASEWORK_DATABASE_URL (optional; the app's default database is used when
+# unset), CASEWORK_PORT (default 5000).
 set -euo pipefail
 # shellcheck source=scripts/_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"

@@ -11,9 +11,12 @@ ensure_apt_packages "${WEASYPRINT_PACKAGES[@]}" poppler-utils chromium postgresq
 ensure_venv
 
 export CASEWORK_CHROMIUM="${CASEWORK_CHROMIUM:-/usr/bin/chromium}"
+# Production is the default without CASEWORK_ENV; the tests run with the test settings.
+export CASEWORK_ENV=test
 # Never let the tests touch a database configured for run.sh or elsewhere: the
 # SQLite run uses the tests' own temp DB, the PostgreSQL run our own server.
-unset CASEWORK_DATABASE_URL CASEWORK_TEST_DATABASE_URL
+unset CASEWORK_DATABASE_URL CASEWORK_TEST_DATABASE_URL CASEWORK_TEST_APP_ROLE \
+    CASEWORK_MIGRATION_DATABASE_URL CASEWORK_DATABASE_APP_ROLE
 
 describe_rc() {
     case "$1" in
@@ -46,7 +49,10 @@ SQLITE_SUMMARY="$(describe_rc "$SQLITE_RC")"
 if [[ "${CASEWORK_TEST_SKIP_PG:-}" != 1 ]]; then
     # Durability off: the test database is thrown away anyway.
     start_pg casework_test -c fsync=off -c synchronous_commit=off -c full_page_writes=off
-    export CASEWORK_TEST_DATABASE_URL="$PG_URL"
+    # Two roles, as in production: the tests migrate as the owner and the app connects as
+    # casework_app, which may only SELECT and INSERT on the audit tables.
+    create_pg_roles casework_owner casework_app
+    export CASEWORK_TEST_DATABASE_URL="$PG_OWNER_URL" CASEWORK_TEST_APP_ROLE=casework_app
     run_pytest PostgreSQL "$@"
     PG_RC=$PYTEST_RC
     PG_SUMMARY="$(describe_rc "$PG_RC")"

@@ -20,6 +20,23 @@ from casework.extensions import db, queue
 from config import TestConfig
 
 PG_URL = os.environ.get("CASEWORK_TEST_DATABASE_URL")
+# The two-role set-up (scripts/test.sh creates both roles): CASEWORK_TEST_DATABASE_URL connects
+# as the owner role, which migrates; the app then connects as this role, which may not change
+# or delete audit rows, nor alter or drop any table.
+PG_APP_ROLE = os.environ.get("CASEWORK_TEST_APP_ROLE")
+
+
+def database_settings(database_url: str) -> dict:
+    """DATABASE_URL for the app and, on PostgreSQL with an app role, the owner URL for migrations."""
+    if not (PG_APP_ROLE and database_url.startswith("postgresql")):
+        return {"DATABASE_URL": database_url}
+    from sqlalchemy.engine import make_url
+
+    app_url = make_url(database_url).set(username=PG_APP_ROLE, password=None)
+    return {"DATABASE_URL": app_url.render_as_string(hide_password=False),
+            "MIGRATION_DATABASE_URL": database_url, "DATABASE_APP_ROLE": PG_APP_ROLE}
+# Production is the default outside the scripts; the tests run as test (as scripts/test.sh says).
+os.environ.setdefault("CASEWORK_ENV", "test")
 
 
 def _reset_postgres(url: str) -> None:
@@ -40,7 +57,7 @@ def make_app(tmp_dir, database_url: str | None = None, **overrides):
     elif database_url.startswith("postgresql"):
         _reset_postgres(database_url)
     cfg = TestConfig.from_env()
-    cfg.update(DATABASE_URL=database_url, QUEUE_BACKEND="memory", **overrides)
+    cfg.update(**database_settings(database_url), QUEUE_BACKEND="memory", **overrides)
     app = create_app(cfg)
     with app.app_context():
         upgrade_database()
@@ -66,7 +83,11 @@ def latest_app():
 
 
 def fresh_postgres_database_url(name: str) -> str:
-    """A brand-new PostgreSQL database next to the test database (for tests that really commit)."""
+    """A brand-new PostgreSQL database next to the test database (for tests that really commit),
+    named after it, so that runs on different test databases of one server never meet."""
+    from sqlalchemy.engine import make_url
+
+    name = f"{make_url(PG_URL).database}_{name}"
     base = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with base.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -150,8 +171,8 @@ def web_login(client, email: str, password: str = "demo", **kwargs):
     Returns the last response (a 302 onwards when it worked)."""
     response = client.post("/inloggen", data={"email": email, "wachtwoord": password}, **kwargs)
     if response.status_code == 302 and response.location.startswith("/inloggen/code"):
-        response = client.post("/inloggen/code", data={"code": otp_code(email)},
-                               headers=kwargs.get("headers"))
+        again = {k: kwargs[k] for k in ("headers", "environ_base") if k in kwargs}
+        response = client.post("/inloggen/code", data={"code": otp_code(email)}, **again)
     return response
 
 

@@ -11,6 +11,7 @@ from test_api_support import LATE, TODAY, api_fixture  # noqa: F401  (the api fi
 from casework.extensions import db
 from casework.models import ApiToken, utcnow
 from casework.workflows.base import add_months
+from fake_clock import install_clock
 
 
 def assert_error(response, status: int, code: str, *fields: str) -> dict:
@@ -49,13 +50,19 @@ def test_token_body_must_be_complete(client, demo):
                  422, "validation_failed", "password")
 
 
-def test_too_many_failures_are_rate_limited(client, app, demo):
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+def test_too_many_failures_are_rate_limited(client, app, demo, monkeypatch):
+    clock = install_clock(monkeypatch)
+    for _ in range(app.config["LOGIN_ACCOUNT_FREE_FAILURES"]):
         response = client.post("/api/v1/auth/token", json={"email": "ouder2@voorbeeld.test", "password": "x"})
         assert response.status_code == 401
-    # Even the right password is refused now.
+    # Even the right password must wait now: 429 with Retry-After, no password checked.
     response = client.post("/api/v1/auth/token", json={"email": "ouder2@voorbeeld.test", "password": "demo"})
-    assert_error(response, 429, "rate_limited")
+    body = assert_error(response, 429, "rate_limited")
+    assert response.headers["Retry-After"] == "1" and body["retry_after"] == 1
+    assert "1 seconde" in body["message"]
+    clock.advance(seconds=1)
+    response = client.post("/api/v1/auth/token", json={"email": "ouder2@voorbeeld.test", "password": "demo"})
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("headers", [

@@ -22,6 +22,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch):
 
 def test_production_starts_with_a_real_key(monkeypatch, tmp_path):
     monkeypatch.setenv("CASEWORK_SECRET_KEY", "x" * 48)
+    monkeypatch.setenv("CASEWORK_AUDIT_KEY", "a" * 48)
     monkeypatch.setenv("CASEWORK_DATABASE_URL", f"sqlite:///{tmp_path}/prod.db")
     cfg = ProductionConfig.from_env()
     assert cfg["SESSION_COOKIE_SECURE"] is True

@@ -9,11 +9,11 @@ from html import unescape
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework import auth
 from casework.extensions import db
-from casework.models import AccessLog, ApiToken, User, UserSession, utcnow
+from casework.models import AccessLog, ApiToken, LoginAttempt, User, UserSession, utcnow
 from casework.services.cases import commit
 from conftest import api_token, otp_code, web_login
 from config import TestConfig
@@ -92,13 +92,41 @@ def test_the_code_page_needs_the_password_first(client, demo):
 
 
 def test_wrong_codes_count_as_failed_sign_ins(client, app, demo):
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+    for _ in range(app.config["LOGIN_ACCOUNT_FREE_FAILURES"]):
         assert password_step(client, LPA).status_code == 302  # the right password each time
-        client.post("/inloggen/code", data={"code": "12345x"})
-    # Knowing the password does not reset the count: even the right code is refused now.
+        assert client.post("/inloggen/code", data={"code": "12345x"}).status_code == 422
+    # Knowing the password does not reset the count: the next attempt must wait.
+    assert not db.session.scalar(select(func.count()).where(LoginAttempt.succeeded.is_(True)))
     password = password_step(client, LPA)
-    assert password.status_code == 429
+    assert password.status_code == 429 and int(password.headers["Retry-After"]) >= 1
     assert not signed_in(client)
+
+
+def test_a_refused_code_answers_429_and_only_the_whole_sign_in_succeeds(client, app, demo):
+    assert password_step(client, LPA).status_code == 302
+    # The right password alone marks nothing as a successful sign-in.
+    assert not db.session.scalar(select(func.count()).where(LoginAttempt.succeeded.is_(True)))
+    for _ in range(app.config["LOGIN_ACCOUNT_FREE_FAILURES"]):
+        client.post("/inloggen/code", data={"code": "12345x"})
+    refused = client.post("/inloggen/code", data={"code": otp_code(LPA)})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert not signed_in(client)
+    api = client.post("/api/v1/auth/token", json={"email": LPA, "password": "demo", "otp": otp_code(LPA)})
+    assert api.status_code == 429 and api.headers["Retry-After"]
+
+
+def test_the_sign_in_succeeds_at_the_code(client, demo):
+    password_step(client, LPA)
+    assert client.post("/inloggen/code", data={"code": otp_code(LPA)}).status_code == 302
+    assert [a.succeeded for a in db.session.scalars(select(LoginAttempt))] == [True]
+
+
+def test_api_wrong_codes_count_and_the_delay_answers_429(client, app, demo):
+    body = {"email": LPA, "password": "demo"}
+    for _ in range(app.config["LOGIN_ACCOUNT_FREE_FAILURES"]):
+        assert client.post("/api/v1/auth/token", json=body | {"otp": "99999a"}).status_code == 401
+    refused = client.post("/api/v1/auth/token", json=body | {"otp": otp_code(LPA)})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
 
 
 # ---------------------------------------------------------------- the API
@@ -210,8 +238,9 @@ def test_beheerder_resets_the_second_step_of_a_user_of_the_gemeente(app, client,
     assert demo.lpa.totp_secret is None
     assert not signed_in(lpa_client)  # the LPA's sessions and tokens ended
     assert client.get("/api/v1/cases", headers=headers).status_code == 401
-    assert db.session.scalar(select(AccessLog).where(
-        AccessLog.user_id == demo.beheerder.id, AccessLog.what.like("tweestaps hersteld%"))) is not None
+    event = db.session.scalar(select(AccessLog).where(
+        AccessLog.user_id == demo.beheerder.id, AccessLog.what == f"tweestaps_hersteld:{demo.lpa.id}"))
+    assert event is not None and event.kind == "beveiliging"
     # The next sign-in sets it up again.
     assert password_step(lpa_client, LPA).location == "/inloggen/instellen"
 

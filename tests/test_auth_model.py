@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from casework import auth
 from casework.extensions import db
-from casework.models import ApiToken, LoginFailure, User, UserSession, utcnow
+from casework.models import ApiToken, LoginAttempt, User, UserSession, utcnow
 from casework.services.errors import NotAuthenticated, RateLimited
 from factories import make_user
+from fake_clock import install_clock
 
 
 # ------------------------------------------------------------------ passwords
@@ -55,30 +56,43 @@ def test_inactive_user_refused_with_the_same_answer(demo):
     assert _refusal("leerplicht@voorbeeldstad.test", "demo").message == wrong.message
 
 
-def test_failures_are_counted_and_success_clears_them(demo):
+def test_attempts_are_recorded_without_plain_email_and_success_is_marked(demo):
     email = "ouder1@voorbeeld.test"
     for _ in range(3):
         _refusal(email, "fout")
-    assert db.session.scalar(select(func.count()).where(LoginFailure.email == email)) == 3
+    rows = list(db.session.scalars(select(LoginAttempt).order_by(LoginAttempt.id)))
+    assert [r.succeeded for r in rows] == [False, False, False]
+    assert len({r.account for r in rows}) == 1
+    stored = db.session.execute(select(LoginAttempt.__table__)).all()
+    assert not any("ouder1" in str(value) for line in stored for value in line)
     auth.authenticate(email, "demo")
-    assert db.session.scalar(select(func.count()).where(LoginFailure.email == email)) == 0
+    rows = list(db.session.scalars(select(LoginAttempt).order_by(LoginAttempt.id)))
+    assert [r.succeeded for r in rows] == [False, False, False, True]
 
 
-def test_rate_limit_after_the_maximum_number_of_failures(app, demo, monkeypatch):
-    assert app.config["LOGIN_MAX_FAILURES"] == 10  # the setting's default
-    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 4)  # each failure costs an argon2 hash
+def test_growing_delay_after_the_free_failures(app, demo, monkeypatch):
+    assert app.config["LOGIN_ACCOUNT_FREE_FAILURES"] == 5  # the setting's default
+    clock = install_clock(monkeypatch)
     email = "ouder2@voorbeeld.test"
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    for _ in range(limit - 1):
+    free = app.config["LOGIN_ACCOUNT_FREE_FAILURES"]
+    for _ in range(free - 1):
         _refusal(email, "fout")
-    assert auth.authenticate(email, "demo").id == demo.ouder2.id  # one below the limit: still in
-    for _ in range(limit):
+    assert auth.authenticate(email, "demo").id == demo.ouder2.id  # below the limit: still in
+    for _ in range(free):
         _refusal(email, "fout")
     with pytest.raises(RateLimited) as excinfo:
-        auth.authenticate(email, "demo")  # even the right password, until the window passes
+        auth.authenticate(email, "demo")  # even the right password must wait
     assert excinfo.value.status == 429
+    assert excinfo.value.extra["retry_after"] == 1
+    clock.advance(seconds=1)
+    _refusal(email, "fout")  # after the wait the next attempt is checked; it fails again
+    with pytest.raises(RateLimited) as excinfo:
+        auth.authenticate(email, "demo")
+    assert excinfo.value.extra["retry_after"] == 2  # twice as long
+    clock.advance(seconds=2)
+    assert auth.authenticate(email, "demo").id == demo.ouder2.id
     # Unknown emails are limited too (no way to tell them apart by the answer).
-    for _ in range(limit):
+    for _ in range(free):
         _refusal("bestaat-niet@voorbeeld.test", "fout")
     with pytest.raises(RateLimited):
         auth.authenticate("bestaat-niet@voorbeeld.test", "fout")
@@ -86,13 +100,30 @@ def test_rate_limit_after_the_maximum_number_of_failures(app, demo, monkeypatch)
     assert auth.authenticate("ouder1@voorbeeld.test", "demo").id == demo.ouder1.id
 
 
-def test_rate_limit_window_expires(app, demo):
+def test_delay_is_capped(app, demo, monkeypatch):
+    install_clock(monkeypatch)
+    email = "ouder2@voorbeeld.test"
+    account = auth._keyed("account", email)
+    address = auth._keyed("address", auth.client_address())
+    now = auth.utcnow()
+    db.session.add_all([LoginAttempt(at=now - timedelta(seconds=1), account=account,
+                                     address=address, succeeded=False) for _ in range(40)])
+    db.session.flush()
+    with pytest.raises(RateLimited) as excinfo:
+        auth.authenticate(email, "demo")
+    assert excinfo.value.extra["retry_after"] == app.config["LOGIN_MAX_DELAY_SECONDS"] - 1
+
+
+def test_failures_outside_the_window_do_not_count(app, demo):
     email = "ouder2@voorbeeld.test"
     long_ago = utcnow() - timedelta(minutes=app.config["LOGIN_WINDOW_MINUTES"] + 1)
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    db.session.add_all([LoginFailure(email=email, at=long_ago) for _ in range(limit)])
+    account = auth._keyed("account", email)
+    address = auth._keyed("address", auth.client_address())
+    db.session.add_all([LoginAttempt(at=long_ago, account=account, address=address,
+                                     succeeded=False) for _ in range(30)])
     db.session.flush()
     assert auth.authenticate(email, "demo").id == demo.ouder2.id
+    assert auth.prune_login_attempts() == 30
 
 
 # ------------------------------------------------------------------ API tokens

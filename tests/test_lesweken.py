@@ -55,6 +55,18 @@ def test_the_shipped_calendar_holds_both_school_years_for_every_region(app_ctx):
                       "zuid": (D(2026, 10, 17), D(2026, 10, 25))}
     zomer = {r.regio: r.begin for r in rows if (r.schooljaar, r.naam) == ("2027-2028", "zomer")}
     assert zomer == {"noord": D(2028, 7, 15), "midden": D(2028, 7, 8), "zuid": D(2028, 7, 22)}
+    # Both school years have all five holidays in every region.
+    namen = {(r.schooljaar, r.regio, r.naam) for r in rows}
+    assert {(j, r, n) for j in ("2026-2027", "2027-2028") for r in ("noord", "midden", "zuid")
+            for n in ("herfst", "kerst", "voorjaar", "mei", "zomer")} <= namen
+    voorjaar = {r.regio: (r.begin, r.eind) for r in rows if (r.schooljaar, r.naam) == ("2026-2027", "voorjaar")}
+    assert voorjaar == {"noord": (D(2027, 2, 20), D(2027, 2, 28)),
+                        "midden": (D(2027, 2, 20), D(2027, 2, 28)),
+                        "zuid": (D(2027, 2, 13), D(2027, 2, 21))}
+    zomer = {r.regio: (r.begin, r.eind) for r in rows if (r.schooljaar, r.naam) == ("2026-2027", "zomer")}
+    assert zomer == {"noord": (D(2027, 7, 10), D(2027, 8, 22)),
+                     "midden": (D(2027, 7, 17), D(2027, 8, 29)),
+                     "zuid": (D(2027, 7, 24), D(2027, 9, 5))}
 
 
 def test_the_demo_schools_are_in_region_midden(demo):
@@ -261,31 +273,39 @@ def test_the_beheerder_lists_the_holidays_of_a_school_year_per_region(client, de
 def test_the_beheerder_adds_changes_and_deletes_a_regional_holiday(client, demo):
     login(client, BEHEER)
     midden = demo.sam.school_id
-    period = (D(2027, 2, 1), D(2027, 3, 5))  # five weeks; the voorjaarsvakantie is not shipped
+    period = (D(2027, 2, 1), D(2027, 3, 5))  # five calendar weeks, one of them the voorjaarsvakantie
+    assert schoolkalender.lesweken_in(midden, *period) == 4
+    shipped = db.session.scalar(select(Schoolvakantie).where(
+        Schoolvakantie.naam == "voorjaar", Schoolvakantie.schooljaar == "2026-2027",
+        Schoolvakantie.regio == "midden"))
+    confirm = client.get(f"/beheer/schoolvakanties/{shipped.id}/verwijderen")
+    assert confirm.status_code == 200 and "Vakantie verwijderen?" in page(confirm)
+    assert db.session.get(Schoolvakantie, shipped.id) is not None  # asking is not deleting
+    response = client.post(f"/beheer/schoolvakanties/{shipped.id}/verwijderen")
+    assert response.status_code == 302
+    assert db.session.get(Schoolvakantie, shipped.id) is None
     assert schoolkalender.lesweken_in(midden, *period) == 5
+
     response = client.post("/beheer/schoolvakanties/nieuw", data=_form())
     assert response.status_code == 302
     row = db.session.scalar(select(Schoolvakantie).where(Schoolvakantie.naam == "voorjaar",
-                                                         Schoolvakantie.schooljaar == "2026-2027"))
+                                                         Schoolvakantie.schooljaar == "2026-2027",
+                                                         Schoolvakantie.regio == "midden"))
     assert (row.regio, row.school_id, row.begin, row.eind) == ("midden", None, D(2027, 2, 13), D(2027, 2, 21))
     assert schoolkalender.lesweken_in(midden, *period) == 4
     assert "Gelukt: de voorjaarsvakantie 2026-2027 (regio midden) is toegevoegd" in page(client.get(response.location))
+    # The week of 15 February is a holiday now, the week of 22 February a leesweek again.
+    assert schoolkalender.lesweken_in(midden, D(2027, 2, 15), D(2027, 2, 19)) == 0
+    assert schoolkalender.lesweken_in(midden, D(2027, 2, 22), D(2027, 2, 26)) == 1
 
     response = client.post(f"/beheer/schoolvakanties/{row.id}/wijzigen",
                            data=_form(begin="2027-02-20", eind="2027-02-28"))
     assert response.status_code == 302
     assert (row.begin, row.eind) == (D(2027, 2, 20), D(2027, 2, 28))
-
-    confirm = client.get(f"/beheer/schoolvakanties/{row.id}/verwijderen")
-    assert confirm.status_code == 200 and "Vakantie verwijderen?" in page(confirm)
-    assert db.session.get(Schoolvakantie, row.id) is not None  # asking is not deleting
-    response = client.post(f"/beheer/schoolvakanties/{row.id}/verwijderen")
-    assert response.status_code == 302
-    assert db.session.get(Schoolvakantie, row.id) is None
-    assert schoolkalender.lesweken_in(midden, *period) == 5
+    assert schoolkalender.lesweken_in(midden, D(2027, 2, 22), D(2027, 2, 26)) == 0
+    assert len(_logged(f"schoolvakantie verwijderd {shipped.id}")) == 1
     assert len(_logged(f"schoolvakantie toegevoegd {row.id}")) == 1
     assert len(_logged(f"schoolvakantie gewijzigd {row.id}")) == 1
-    assert len(_logged(f"schoolvakantie verwijderd {row.id}")) == 1
 
 
 def test_bad_input_gets_a_dutch_error_and_changes_nothing(client, demo):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from pypdf import PdfReader
 
@@ -18,7 +18,8 @@ from casework.extensions import db
 from casework.models import Letter
 from casework.services.cases import commit, fire, open_case
 from conftest import render_pending
-from factories import dien_in_data, event_actor, event_data, letters_of, make_case, make_child, stored_case
+from factories import (dien_in_data, event_actor, event_data, letters_of, make_case, make_child,
+                       on_time_schooljaar, stored_case)
 from test_api_support import api_fixture  # noqa: F401  (the api fixture)
 
 
@@ -65,8 +66,34 @@ def test_a_case_without_exemption_ends_on_enrolment_without_the_deskundige(api, 
 
 # ------------------------------------------------------------------ einde leerplicht
 
-def test_end_of_leerplicht_letter_does_not_say_the_kwalificatieplicht_now_applies(api, demo):
-    case = make_case(demo, "vrijgesteld")
+def _turns_18_in_the_school_year(demo):
+    """A child who is 17 on 1 August of the school year the notice is for, and 18 on 1 October."""
+    first_year = int(on_time_schooljaar()[:4])
+    return make_child(demo, date(first_year - 18, 10, 1), "Bram", "800000777")
+
+
+def test_end_of_leerplicht_needs_the_18th_birthday(api, demo, monkeypatch):
+    from casework.services import cases as case_service
+
+    child = _turns_18_in_the_school_year(demo)
+    case = make_case(demo, "vrijgesteld", child=child)
+    birthday = date(child.geboortedatum.year + 18, 10, 1)
+    monkeypatch.setattr(case_service, "_today", lambda: birthday - timedelta(days=1))
+    refused = api.fire("lpa", case.id, "beeindig", reden="einde_leerplicht")
+    assert refused.status_code == 422
+    assert refused.get_json()["fields"]["reden"][0].startswith(
+        f"Bram wordt op 1 oktober {birthday.year} 18 jaar. Tot die dag geldt de kwalificatieplicht")
+    assert stored_case(case.id)[0] == "vrijgesteld"
+    monkeypatch.setattr(case_service, "_today", lambda: birthday)
+    api.ok(api.fire("lpa", case.id, "beeindig", reden="einde_leerplicht"))
+
+
+def test_end_of_leerplicht_letter_does_not_say_the_kwalificatieplicht_now_applies(api, demo, monkeypatch):
+    from casework.services import cases as case_service
+
+    child = _turns_18_in_the_school_year(demo)
+    case = make_case(demo, "vrijgesteld", child=child)
+    monkeypatch.setattr(case_service, "_today", lambda: date(child.geboortedatum.year + 18, 10, 1))
     api.ok(api.fire("lpa", case.id, "beeindig", reden="einde_leerplicht"))
     text = _text(_letter(case.id, "v5a_beeindiging"))
     assert "Dan kan de kwalificatieplicht gelden" not in text

@@ -193,3 +193,44 @@ def test_report_facts_are_copied_from_case_data(tmp_path, backend):
         assert rows["R-2"]["verzuimsoort"] is None
     finally:
         engine.dispose()
+
+
+@pytest.mark.no_transaction
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_database_from_before_the_2027_holidays_gets_them_and_keeps_its_own(tmp_path, backend):
+    """The voorjaars- and zomervakantie 2026-2027 reach a database migrated without them; a region
+    where the beheerder already entered one keeps the beheerder's dates, and nothing is doubled."""
+    if backend == "postgresql":
+        if not PG_URL:
+            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
+        url = fresh_postgres_database_url("casework_vakanties_2027")
+    else:
+        url = f"sqlite:///{tmp_path}/vakanties_2027.db"
+    cfg = _alembic_config(url)
+    engine = create_engine(url)
+    try:
+        command.upgrade(cfg, "7b2e1d3f5a82")
+        with engine.begin() as conn:  # as the database was before these holidays shipped
+            conn.execute(text("DELETE FROM schoolvakanties WHERE schooljaar = '2026-2027' "
+                              "AND naam IN ('voorjaar', 'zomer')"))
+            conn.execute(text("INSERT INTO schoolvakanties (schooljaar, naam, regio, begin, eind) "
+                              "VALUES ('2026-2027', 'voorjaar', 'midden', '2027-02-13', '2027-02-21')"))
+        command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT naam, regio, begin, eind FROM schoolvakanties WHERE schooljaar = '2026-2027' "
+                "AND naam IN ('voorjaar', 'zomer') ORDER BY naam, regio")).all()
+
+        def as_date(value):
+            return value if isinstance(value, date) else date.fromisoformat(value)
+
+        assert [(n, r, as_date(b), as_date(e)) for n, r, b, e in rows] == [
+            ("voorjaar", "midden", date(2027, 2, 13), date(2027, 2, 21)),  # the beheerder's own
+            ("voorjaar", "noord", date(2027, 2, 20), date(2027, 2, 28)),
+            ("voorjaar", "zuid", date(2027, 2, 13), date(2027, 2, 21)),
+            ("zomer", "midden", date(2027, 7, 17), date(2027, 8, 29)),
+            ("zomer", "noord", date(2027, 7, 10), date(2027, 8, 22)),
+            ("zomer", "zuid", date(2027, 7, 24), date(2027, 9, 5)),
+        ]
+    finally:
+        engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from casework.models import AuditEvent
-from casework.services.audit import digest, row_hash, verify_chains
+from casework.services.audit import payload_digest, row_hash, verify_chains
 from casework.services.cases import propose_route as propose_for_case
 from casework.services.errors import Forbidden, InvalidTransition, NotFound
 from casework.workflows.verzuim import KiesRoute, propose_route
@@ -179,7 +179,7 @@ def test_a_different_choice_and_its_reason_are_in_the_audit_trail(demo):
     # mas.md: proposal, choice and the reason for the difference are in the audit trail.
     assert row.details == {"voorgestelde_route": VH, "gekozen_route": VK, "afwijking": True,
                            "motivering_afwijking": "Hulp in het gezin loopt al twee jaar vast."}
-    assert row.payload_digest == digest(KiesRoute.model_validate(data).model_dump(mode="json"))
+    assert row.payload_digest == payload_digest(KiesRoute.model_validate(data).model_dump(mode="json"))
     assert case.data["motivering_afwijking"] == "Hulp in het gezin loopt al twee jaar vast."
     result = verify_chains()
     assert result.ok and result.first_bad is None

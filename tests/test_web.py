@@ -162,12 +162,16 @@ def test_login_failure_same_message_for_unknown_email_and_wrong_password(client)
 
 
 def test_login_is_rate_limited(client, app, monkeypatch):
-    monkeypatch.setitem(app.config, "LOGIN_MAX_FAILURES", 2)
+    from fake_clock import install_clock
+
+    install_clock(monkeypatch)
+    monkeypatch.setitem(app.config, "LOGIN_ACCOUNT_FREE_FAILURES", 2)
     login(client, LPA, "fout1")
     login(client, LPA, "fout2")
     response = login(client, LPA, "demo")
     assert response.status_code == 429
-    assert "Te veel mislukte pogingen" in alert(text(response))
+    assert response.headers["Retry-After"] == "1"
+    assert "probeer het over 1 seconde opnieuw" in alert(text(response))
 
 
 @pytest.mark.parametrize("target, expected", [

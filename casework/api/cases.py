@@ -43,7 +43,11 @@ def list_cases():
         # NULLS LAST is ix_cases_gemeente_due's own order: PostgreSQL reads the page from it.
         .order_by(Case.due_on.asc().nulls_last(), Case.id)
         .limit(params.per_page).offset((params.page - 1) * params.per_page))
+    rows = list(rows)
     items = [case_summary(user, case) for case in rows]
+    audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
+                            "zaken_zoeken" if params.q else "zaken_lijst")
+    db.session.commit()
     return respond(CaseList(items=items, total=total, page=params.page, per_page=params.per_page))
 
 

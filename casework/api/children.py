@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 from casework import policy, search
 from casework.extensions import db
 from casework.models import Child, Organisation, User
+from casework.services import audit as audit_service
 from casework.services import cases as case_service
 from casework.services.cases import parse_payload
 from casework.services.errors import ValidationFailed
@@ -36,6 +37,11 @@ def list_children():
         .options(selectinload(Child.gemeente), selectinload(Child.school))
         .order_by(Child.achternaam, Child.voornaam, Child.id)
         .limit(params.per_page).offset((params.page - 1) * params.per_page))
+    rows = list(rows)
+    audit_service.log_reads(user, [(None, c.id, None) for c in rows],
+                            ("bsn_zoeken" if params.q.isdigit() else "kinderen_zoeken")
+                            if params.q else "kinderen_lijst")
+    db.session.commit()
     return respond(ChildList(items=[child_out(c) for c in rows], total=total, page=params.page,
                              per_page=params.per_page))
 

@@ -97,7 +97,7 @@ def duo_import():
     params = parse_query(DuoImportQuery)
     gemeente_ids = policy.gemeente_ids(user)
     report = duo_service.import_meldingen(request.get_data(cache=False), dry_run=params.dry_run,
-                                          gemeente_ids=gemeente_ids)
+                                          gemeente_ids=gemeente_ids, reader=user)
     out = report_out(report)
     if not report.ok:
         fields = report.refused_fields() or {"bestand": [report.error or report.summary]}

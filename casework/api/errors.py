@@ -1,7 +1,7 @@
 """Every API error is JSON: {"error", "message", "fields"} with the status of api.md."""
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from casework.extensions import db
@@ -34,11 +34,22 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 @api_bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError) -> Response:
     db.session.rollback()  # nothing half-done survives a refused request
-    return error_response(exc.status, exc.code, exc.message, exc.fields, **exc.extra)
+    if exc.status in (403, 404):
+        from ..access import log_refusal
+
+        log_refusal(exc.status)
+    response = error_response(exc.status, exc.code, exc.message, exc.fields, **exc.extra)
+    if exc.status == 429 and exc.extra.get("retry_after"):
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:
     code, message = _HTTP.get(exc.code or 500, ("error", exc.description or "Er ging iets mis."))
+    if exc.code == 413:
+        from casework.limits import too_large_message
+
+        message = too_large_message(current_app)
     response = error_response(exc.code or 500, code, message)
     if exc.code == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)

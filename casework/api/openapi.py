@@ -29,7 +29,8 @@ _ERRORS = {
     409: "Stap kan niet in deze toestand (`invalid_transition`), iemand anders was eerder "
          "(`conflict`), of de brief is nog niet klaar (`pending`).",
     422: "Een regel of controle slaagt niet; `fields` zegt welke.",
-    429: "Te veel mislukte pogingen; probeer het later opnieuw.",
+    429: "Te veel mislukte pogingen: wacht zoveel seconden als de header `Retry-After` (en "
+         "`retry_after`) zegt en probeer het dan opnieuw.",
 }
 
 

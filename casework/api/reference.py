@@ -52,7 +52,8 @@ def list_deskundigen():
 def audit_verify():
     result = audit_service.verify_chains()
     first_bad = BadRow(**result.first_bad) if result.first_bad else None
-    return respond(VerifyOut(ok=result.ok, checked=result.checked, first_bad=first_bad))
+    return respond(VerifyOut(ok=result.ok, checked=result.checked, first_bad=first_bad,
+                             problem=result.problem))
 
 
 @doc(summary="Gezondheid", tag="admin", response=HealthOut, errors=(503,),

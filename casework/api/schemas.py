@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from casework.limits import KORT, MAX_ZOEK, KorteTekst, tekst
 from casework.models import ALL_STATES, CASE_TYPES
 from casework.models.organisation import ORGANISATION_KINDS
 
@@ -32,6 +33,9 @@ Timestamp = Annotated[
     PlainSerializer(iso_utc, return_type=str),
     WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-11-23T09:30:00Z"]}),
 ]
+
+
+MAX_PAGE = 100_000  # a page beyond this is refused (the offset must fit the database)
 
 
 class Out(BaseModel):
@@ -55,6 +59,9 @@ class Error(Out):
     report: dict[str, Any] | None = Field(
         None, description="Alleen bij een geweigerde DUO-import (422): het rapport per regel, "
                           "in dezelfde vorm als het 200-antwoord (DuoImportReport).")
+    retry_after: int | None = Field(
+        None, description="Alleen bij 429: over zoveel seconden mag u het opnieuw proberen "
+                          "(ook in de header Retry-After).")
 
 
 # ---------------------------------------------------------------- shared parts
@@ -142,10 +149,11 @@ class CaseQuery(BaseModel):
     type: Literal[CASE_TYPES] | None = None  # type: ignore[valid-type]
     state: Literal[ALL_STATES] | None = None  # type: ignore[valid-type]
     q: str | None = Field(
-        None, description="Zoekt in kenmerk en, waar u die mag zien, de naam van het kind.")
+        None, max_length=MAX_ZOEK,
+        description="Zoekt in kenmerk en, waar u die mag zien, de naam van het kind.")
     due_before: date | None = Field(
         None, description="Alleen zaken met een termijn vóór deze datum (niet op die datum).")
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(25, ge=1, le=100)
 
 
@@ -182,7 +190,8 @@ class BadRow(Out):
 class VerifyOut(Out):
     ok: bool
     checked: int
-    first_bad: BadRow | None
+    first_bad: BadRow | None  # case_id 0: the seal over all chains; seq 0: the case as a whole
+    problem: str | None = None  # what is wrong, in Dutch
 
 
 # ---------------------------------------------------------------- letters
@@ -203,10 +212,10 @@ class LetterOut(Out):
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    email: str
-    password: str
+    email: str = Field(max_length=KORT)
+    password: str = Field(max_length=1024)
     otp: str | None = Field(
-        None, description="Eenmalige code, voor accounts met tweestapsverificatie.")
+        None, max_length=20, description="Eenmalige code, voor accounts met tweestapsverificatie.")
 
 
 class TokenOut(Out):
@@ -237,17 +246,17 @@ class ChildIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    bsn: str = Field(description="9 cijfers, voldoet aan de elfproef.", examples=["100023757"])
-    voornaam: str = Field(min_length=1, max_length=100)
-    achternaam: str = Field(min_length=1, max_length=100)
+    bsn: str = Field(max_length=KORT, description="9 cijfers, voldoet aan de elfproef.", examples=["100023757"])
+    voornaam: tekst(100, 1)
+    achternaam: tekst(100, 1)
     geboortedatum: date
     geslacht: Literal["M", "V", "X"]
-    adres: str = Field("", max_length=200)
-    postcode_plaats: str = Field("", max_length=200)
+    adres: KorteTekst = ""
+    postcode_plaats: KorteTekst = ""
     gemeente_id: int = Field(description="Gemeente waar het kind staat ingeschreven (BRP).")
     school_id: int | None = None
-    ouder_emails: list[str] = Field(
-        default_factory=list,
+    ouder_emails: list[Annotated[str, Field(max_length=KORT)]] = Field(
+        default_factory=list, max_length=10,
         description="E-mailadressen van bestaande ouder-accounts om te koppelen.")
 
     @field_validator("bsn")
@@ -294,8 +303,9 @@ class ChildQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     q: str | None = Field(
-        None, description="Naam; voor de leerplichtambtenaar ook het begin van het BSN.")
-    page: int = Field(1, ge=1)
+        None, max_length=MAX_ZOEK,
+        description="Naam; voor de leerplichtambtenaar ook het begin van het BSN.")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
     per_page: int = Field(25, ge=1, le=100)
 
 

@@ -2,7 +2,6 @@
 and the @doc decorator that feeds /openapi.json."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,6 +10,7 @@ from flask import Response, request
 from pydantic import BaseModel, ValidationError
 
 from casework import auth
+from casework.limits import InputError, parse_json
 from casework.models import User
 from casework.services.cases import validation_error
 from casework.services.errors import BadRequest
@@ -29,7 +29,9 @@ def json_body() -> dict:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = parse_json(raw)
+    except InputError as exc:
+        raise BadRequest(exc.message, {exc.where or "body": [exc.message]}) from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("De inhoud van het verzoek is geen geldige JSON.") from None
     if not isinstance(body, dict):

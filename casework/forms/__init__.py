@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField
+from wtforms import DateField, RadioField, ValidationError
 from wtforms.i18n import get_translations
 
 try:  # WTForms 3.3 declares options as SelectChoice; tuples are deprecated there
@@ -25,12 +26,51 @@ def options(pairs) -> list:
 JA_NEE = (("ja", "Ja"), ("nee", "Nee"))
 
 
+def max_lengths(model) -> dict[str, int]:
+    """Maximum length per text field of a payload model, as /openapi.json says it (maxLength)."""
+    found = {}
+    for name, prop in model.model_json_schema().get("properties", {}).items():
+        for option in [prop, *prop.get("anyOf", [])]:
+            if option.get("type") == "string" and "maxLength" in option:
+                found[name] = option["maxLength"]
+    return found
+
+
+def _max_length(limit: int):
+    def check(form, field):
+        # A browser counts a line break as one character; it sends two (\r\n).
+        text = (field.data or "").replace("\r\n", "\n") if isinstance(field.data, str) else ""
+        if len(text) > limit:
+            raise ValidationError(f"Deze tekst is te lang: maximaal {limit} tekens "
+                                  f"(nu {len(text)}).")
+    return check
+
+
+def apply_limits(form, model) -> None:
+    """Give every text input the payload model's maximum: maxlength in the page, and a check."""
+    for name, limit in max_lengths(model).items():
+        field = form._fields.get(name)
+        if field is None or getattr(field, "limit", None) == limit:
+            continue
+        field.limit = limit
+        field.render_kw = {**(field.render_kw or {}), "maxlength": limit}
+        field.validators = [*field.validators, _max_length(limit)]
+
+
 class BaseForm(FlaskForm):
     """A form whose built-in messages are Dutch."""
+
+    #: the payload model whose text maximums the inputs get (see apply_limits)
+    limits_from: ClassVar[type | None] = None
 
     class Meta:
         def get_translations(self, form):
             return _NL
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.limits_from is not None:
+            apply_limits(self, self.limits_from)
 
     def add_error(self, name: str, message: str) -> bool:
         """Attach a message to a field; False when the form has no such field."""

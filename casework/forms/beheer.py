@@ -6,7 +6,7 @@ from datetime import date
 from typing import ClassVar
 
 from wtforms import SelectField, StringField
-from wtforms.validators import InputRequired, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from casework.formatting import format_datum
 from casework.models.organisation import VAKANTIEREGIOS
@@ -28,9 +28,12 @@ def schooljaar_grenzen(schooljaar: str) -> tuple[date, date] | None:
 
 
 class SchoolvakantieForm(BaseForm):
-    schooljaar = StringField("Schooljaar", validators=[InputRequired("Vul het schooljaar in, bijvoorbeeld 2026-2027.")])
+    schooljaar = StringField("Schooljaar", render_kw={"maxlength": 9},
+                             validators=[InputRequired("Vul het schooljaar in, bijvoorbeeld 2026-2027.")])
     geldt_voor = SelectField("Voor wie geldt deze vakantie?", validate_choice=False)
-    naam = StringField("Naam van de vakantie", validators=[InputRequired("Vul de naam van de vakantie in.")])
+    naam = StringField("Naam van de vakantie", render_kw={"maxlength": 60},
+                       validators=[InputRequired("Vul de naam van de vakantie in."),
+                                   Length(max=60, message="De naam is te lang: maximaal 60 tekens.")])
     begin = DatumField("Eerste vrije dag", validators=[InputRequired("Vul de eerste vrije dag in.")])
     eind = DatumField("Laatste vrije dag", validators=[InputRequired("Vul de laatste vrije dag in.")])
 

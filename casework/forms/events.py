@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 
-from . import BaseForm, DatumField, JaNeeField, options
+from . import BaseForm, DatumField, JaNeeField, apply_limits, options
 
 BEEINDIG_REDEN_LABELS = {
     "verlopen": "De vrijstelling is verlopen",
@@ -239,6 +239,11 @@ def event_form(event: str, user, case, formdata=None) -> EventForm | None:
     else:
         kwargs["formdata"] = formdata
     form = cls(**kwargs)
+    from casework.workflows import get_workflow
+
+    spec = get_workflow(case.type).events.get(event)
+    if spec is not None:
+        apply_limits(form, spec.payload)
     form.setup(user, case)
     if formdata is None:
         form.expected_version.data = str(case.version)

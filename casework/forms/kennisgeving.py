@@ -6,6 +6,8 @@ from datetime import date
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired
 
+from casework.workflows import vrijstelling as vrijstelling_workflow
+
 from . import BaseForm, DatumField, JaNeeField, options
 
 
@@ -19,6 +21,8 @@ def schooljaren(today: date) -> list[tuple[str, str]]:
 
 
 class KennisgevingForm(BaseForm):
+    limits_from = vrijstelling_workflow.DienIn
+
     child_id = SelectField("Voor welk kind?", coerce=int,
                            validators=[InputRequired("Kies een kind.")])
     schooljaar = SelectField("Schooljaar", validators=[InputRequired("Kies een schooljaar.")])

@@ -22,6 +22,7 @@ from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import NumberInput
 
 from casework.views import texts
+from casework.workflows import verzuim as verzuim_workflow
 from casework.workflows.verzuim import ROUTES, STATES
 
 from . import BaseForm, DatumField, JaNeeField, options
@@ -67,6 +68,8 @@ def _verzuimsoort_choices():
 
 class VerzuimForm(BaseForm):
     """A school's signaal zorgelijk verzuim or verzuimmelding (the LPA can register one too)."""
+
+    limits_from = verzuim_workflow.DienIn
 
     child_id = SelectField("Leerling", coerce=int_or_none, validate_choice=False,
                            validators=[InputRequired("Kies een leerling.")])
@@ -180,6 +183,8 @@ class EscaleerNaarMeldingForm(EventForm):
 class RouteVoorstelForm(BaseForm):
     """Step 1 of the route choice: the cause as the LPA found it. Not an event: it changes nothing."""
 
+    limits_from = verzuim_workflow.KiesRoute
+
     expected_version = HiddenField()
     oorzaak = TextAreaField("Wat is de oorzaak van het verzuim?", render_kw={"rows": 4},
                             validators=[InputRequired("Beschrijf de oorzaak van het verzuim.")])
@@ -223,6 +228,8 @@ class RouteVoorstelForm(BaseForm):
 
 class KiesRouteForm(EventForm):
     """Step 2: the route, with the cause of step 1 carried along in hidden inputs."""
+
+    limits_from = verzuim_workflow.KiesRoute
 
     route = RadioField("Welke route kiest u?", choices=options((r, STATES[r]) for r in ROUTES),
                        invalid_choice_message="Kies een route.")

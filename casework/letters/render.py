@@ -379,7 +379,28 @@ def render_pdf(html: str) -> bytes:
         raise ExternalResourceError(str(exc.__cause__ or exc)) from exc
 
 
+#: the largest letter HTML the worker hands to WeasyPrint (setting LETTER_MAX_HTML_CHARS)
+LETTER_MAX_HTML_CHARS = 300_000
+
+
+class LetterTooLargeError(LetterRenderError):
+    """The HTML of a letter is larger than any letter built from bounded texts can be."""
+
+
+def check_letter_size(html: str) -> None:
+    from flask import current_app, has_app_context
+
+    limit = (current_app.config.get("LETTER_MAX_HTML_CHARS", LETTER_MAX_HTML_CHARS)
+             if has_app_context() else LETTER_MAX_HTML_CHARS)
+    if len(html) > limit:
+        raise LetterTooLargeError(
+            f"De brief is te groot om te maken ({len(html)} tekens HTML, maximaal {limit}).")
+
+
 def render_letter(kind: str, context: dict) -> tuple[bytes, str]:
-    """Render a letter to PDF; returns (pdf bytes, sha256 hex of those bytes)."""
-    pdf = render_pdf(render_letter_html(kind, context))
+    """Render a letter to PDF; returns (pdf bytes, sha256 hex of those bytes). A letter whose
+    HTML is larger than LETTER_MAX_HTML_CHARS is refused before WeasyPrint sees it."""
+    html = render_letter_html(kind, context)
+    check_letter_size(html)
+    pdf = render_pdf(html)
     return pdf, hashlib.sha256(pdf).hexdigest()

@@ -1,5 +1,5 @@
 """All models; importing this package registers every table on Base.metadata."""
-from .audit import AccessLog, AuditEvent
+from .audit import AccessLog, AuditEvent, AuditSeal
 from .base import Base, utcnow
 from .case import ALL_STATES, CASE_TYPES, Case, MedicalNote
 from .child import Child, parent_children
@@ -7,13 +7,14 @@ from .letter import Letter
 from .organisation import Organisation, jgz_gemeenten, swv_buren, swv_gemeenten
 from .schoolvakantie import Schoolvakantie
 from .user import (
-    PROFESSIONAL_ROLES, ROLES, ApiToken, LoginFailure, RecoveryCode, User, UserSession, new_session_nonce,
+    PROFESSIONAL_ROLES, ROLES, ApiToken, LoginAttempt, PasswordResetToken, RecoveryCode, User, UserSession,
+    new_session_nonce,
 )
 
 __all__ = [
-    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "Base", "Case",
-    "Child", "Letter", "LoginFailure", "MedicalNote", "Organisation", "PROFESSIONAL_ROLES",
-    "RecoveryCode", "Schoolvakantie", "User", "UserSession",
+    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "AuditSeal", "Base",
+    "Case", "Child", "Letter", "LoginAttempt", "MedicalNote", "Organisation", "PasswordResetToken",
+    "PROFESSIONAL_ROLES", "RecoveryCode", "Schoolvakantie", "User", "UserSession",
     "jgz_gemeenten",
     "new_session_nonce", "parent_children", "swv_buren", "swv_gemeenten", "utcnow",
 ]

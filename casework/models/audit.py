@@ -34,16 +34,60 @@ class AuditEvent(Base):
     details: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # Keyed seal of this row (services/audit.py): HMAC-SHA256 over its hash with the audit key
+    # named by key_id. Rows from before the keyed scheme have neither (their payload digest is
+    # plain sha256; a row with key_id has a keyed payload digest).
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditSeal(Base):
+    """The sealed head of one case's chain (case_id > 0) or of all chains (case_id 0).
+
+    Case seal: rows in the chain, hash of its last row, MAC over both. Global seal: rows in all
+    chains, number of case seals and the sum of their MACs, with a MAC over those. Updated in
+    the transaction that appends the row; the database refuses DELETE (and REPLACE) on it.
+    No foreign key: the seal of a deleted case must stay to tell of the deletion.
+    """
+
+    __tablename__ = "audit_seals"
+
+    case_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    n_cases: Mapped[int] = mapped_column(Integer, default=0)  # global seal only
+    head: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class AccessLog(Base):
-    """Reads of sensitive data (NEN 7513 style): who read what of which case, when."""
+    """Reads of personal data and security events (NEN 7513, BIO2 8.15, Logboek dataverwerkingen).
+
+    One row per child read (a list page of 25 writes 25 rows in one INSERT), so that "who looked
+    at child X" is one index range. kind "lezen" is a read, "beveiliging" a security event
+    (sign-in, sign-out, failed sign-in, lockout, token, refused access). Role and organisation
+    are copied at the time of the read: a user may change role or organisation later.
+    Append-only: database triggers refuse UPDATE, DELETE and (SQLite) REPLACE."""
 
     __tablename__ = "access_log"
+    __table_args__ = (
+        Index("ix_access_log_child_at", "child_id", "at"),
+        Index("ix_access_log_user_at", "user_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # No user for a failed sign-in with an unknown e-mail address (see subject).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id"))
+    role: Mapped[str | None] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="lezen", server_default="lezen")
+    # The processing activity the read served (services/audit.ACTIVITIES).
+    activity: Mapped[str | None] = mapped_column(String(32))
     what: Mapped[str] = mapped_column(String(64))
     via: Mapped[str] = mapped_column(String(16))
+    # Security events without a user: a keyed hash of the e-mail address, never the address.
+    subject: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -113,11 +113,37 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
-class LoginFailure(Base):
-    """Failed sign-ins, counted per email to rate-limit guessing."""
+class LoginAttempt(Base):
+    """Sign-in attempts, for the growing delays per account and per client address (casework.auth).
 
-    __tablename__ = "login_failures"
+    `account` and `address` are keyed hashes (HMAC with the secret key) of the e-mail address as
+    typed and of the client address (IPv6 by its /64 prefix): the table holds no plain personal
+    data. A row is written before the password is checked, so parallel attempts see each other.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_account_at", "account", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(200), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PasswordResetToken(Base):
+    """A single-use link to set a new password; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()

@@ -51,6 +51,16 @@ def validation_error(exc: ValidationError) -> BadRequest | ValidationFailed:
             message = f"Kies een van: {allowed}."
         elif kind == "value_error":
             message = str(err.get("ctx", {}).get("error", err["msg"]))
+        elif kind == "string_too_long":
+            message = f"Deze tekst is te lang: maximaal {err['ctx']['max_length']} tekens."
+        elif kind == "too_long" and err.get("ctx", {}).get("field_type") == "Value":
+            message = f"Deze tekst is te lang: maximaal {err['ctx']['max_length']} tekens."
+        elif kind == "too_long":
+            message = f"Deze lijst is te lang: maximaal {err['ctx']['max_length']} regels."
+        elif kind == "less_than_equal":
+            message = f"Deze waarde is te groot: hoogstens {err['ctx']['le']}."
+        elif kind == "greater_than_equal":
+            message = f"Deze waarde is te klein: minstens {err['ctx']['ge']}."
         else:
             message = _MESSAGES.get(kind, "Deze waarde is niet geldig.")
         fields.setdefault(name, []).append(message)
@@ -230,7 +240,10 @@ def is_lost_race(exc: Exception) -> bool:
     text = str(exc).lower()
     if isinstance(exc, IntegrityError):
         sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-        return sqlstate == "23505" or "unique constraint failed" in text
+        # On SQLite the audit table's trigger refuses a duplicate (case, seq) before the unique
+        # index does: the app never replaces a row, so that too is another request's row.
+        return (sqlstate == "23505" or "unique constraint failed" in text
+                or "append-only: replace refused" in text)
     if isinstance(exc, OperationalError):
         return "locked" in text or "could not serialize" in text
     return False

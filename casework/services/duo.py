@@ -33,11 +33,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal, NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import aliased
 
 from casework.extensions import db
-from casework.models import AccessLog, Case, Child, Organisation, User
+from casework.models import AccessLog, Case, Child, Organisation, User, utcnow
 from casework.workflows.verzuim import CASE_TYPE, duo_status_of
 
 from . import audit
@@ -104,6 +104,8 @@ class ImportReport:
     rows: list[ImportRow] = field(default_factory=list)
     error: str | None = None  # the file as a whole could not be read; nothing was imported
     summary: str = ""
+    # The children of the user's gemeenten the file named (written to the access log).
+    child_ids: list[int] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -310,8 +312,8 @@ def _existing_meldingen(child_ids: set[int]) -> dict[tuple, str]:
     return found
 
 
-def _check_and_open(parsed: list[_Parsed], *, dry_run: bool,
-                    gemeente_ids: list[int] | None) -> tuple[list[tuple[_Parsed, Case]], list[int]]:
+def _check_and_open(parsed: list[_Parsed], *, dry_run: bool, gemeente_ids: list[int] | None,
+                    read: list[int] | None = None) -> tuple[list[tuple[_Parsed, Case]], list[int]]:
     """Every row's verdict on its ImportRow; the cases opened and their letters (real import)."""
     bsns = sorted({p.bsn for p in parsed if p.bsn})
     query = select(Child).where(Child.bsn.in_(bsns)).order_by(Child.id)
@@ -336,6 +338,8 @@ def _check_and_open(parsed: list[_Parsed], *, dry_run: bool,
         elif child is not None and gemeente_ids is not None and child.gemeente_id not in gemeente_ids:
             errors.append("De leerling woont niet in uw gemeente.")
             child = None  # say nothing more about a child of another gemeente
+        if child is not None and read is not None and child.id not in read:
+            read.append(child.id)
         school = schools.get(p.brin) if p.brin else None
         if p.brin and school is None:
             errors.append(f"Onbekende school: er is geen school met BRIN-code '{p.brin[:16]}'.")
@@ -383,8 +387,8 @@ def _check_and_open(parsed: list[_Parsed], *, dry_run: bool,
     return created, letter_ids
 
 
-def import_meldingen(file_bytes: bytes, *, dry_run: bool,
-                     gemeente_ids: list[int] | None) -> ImportReport:
+def import_meldingen(file_bytes: bytes, *, dry_run: bool, gemeente_ids: list[int] | None,
+                     reader: User | None = None) -> ImportReport:
     """Check every row of a DUO file and, unless dry_run or a row is refused, create its melding.
 
     This is the transaction boundary of an import: a real import with no refused row commits
@@ -406,7 +410,8 @@ def import_meldingen(file_bytes: bytes, *, dry_run: bool,
     # Letters the caller recorded are enqueued by our commit, or dropped with our rollback.
     pending = db.session.info.pop(_PENDING_KEY, [])
     try:
-        created, letter_ids = _check_and_open(parsed, dry_run=dry_run, gemeente_ids=gemeente_ids)
+        created, letter_ids = _check_and_open(parsed, dry_run=dry_run, gemeente_ids=gemeente_ids,
+                                              read=report.child_ids)
         if dry_run or not report.ok:
             db.session.rollback()
         else:
@@ -424,6 +429,11 @@ def import_meldingen(file_bytes: bytes, *, dry_run: bool,
             for p, case in created:
                 p.row.status, p.row.reference = "created", case.reference
     report.summary = _summarise(report)
+    if reader is not None and report.child_ids:
+        # After the import's own commit or rollback: a dry run or a refused file is logged too.
+        audit.log_reads(reader, [(None, cid, None) for cid in sorted(report.child_ids)],
+                        "duo_proefimport" if dry_run else "duo_import", activity="duo_uitwisseling")
+        db.session.commit()
     log.info("DUO-import%s: %s", " (proef)" if dry_run else "", report.summary)
     return report
 
@@ -435,9 +445,16 @@ def _log_reads(reader: User | None, case_ids: list[int], what: str, via: str) ->
     foreign-key checks and the case_id index then walk their pages once, in order (a year of a
     large gemeente is tens of thousands of rows; cold, each page out of order is a disk read)."""
     if reader is not None and case_ids:
-        db.session.execute(insert(AccessLog), [
-            {"user_id": reader.id, "case_id": case_id, "what": what, "via": via}
-            for case_id in sorted(case_ids)])
+        ids = sorted(case_ids)
+        for start in range(0, len(ids), 5000):  # INSERT ... SELECT: the child comes from its case
+            chunk = ids[start:start + 5000]
+            db.session.execute(insert(AccessLog).from_select(
+                ["user_id", "role", "organisation_id", "case_id", "child_id", "what", "via", "kind",
+                 "activity", "at"],
+                select(literal(reader.id), literal(reader.role), literal(reader.organisation_id),
+                       Case.id, Case.child_id, literal(what), literal(via), literal("lezen"),
+                       literal("duo_uitwisseling"), literal(utcnow()))
+                .where(Case.id.in_(chunk)).order_by(Case.id)))
 
 
 def meldingen_in_period(gemeente_ids: list[int] | None, date_from: date, date_to: date) -> list:

@@ -44,6 +44,25 @@ def _http_error(exc: HTTPException):
     return error_page(status)
 
 
+def _bad_request(exc: HTTPException):
+    if _is_api():
+        return _http_error(exc)
+    own = exc.description if exc.description != type(exc).description else None
+    return error_page(400, own, "Dat kan zo niet")
+
+
+def _too_large(exc: HTTPException):
+    from flask import current_app
+
+    from ..limits import too_large_message
+
+    message = too_large_message(current_app)
+    if _is_api():
+        return jsonify({"error": "too_large", "message": message, "fields": {}}), 413
+    return error_page(413, message + " Maak het bestand of de tekst kleiner en probeer het opnieuw.",
+                      "Te groot")
+
+
 def _csrf_error(exc: CSRFError):
     if _is_api():
         return _http_error(exc)
@@ -71,7 +90,8 @@ def _nav_items(user) -> list[tuple[str, str]]:
                 ("web.new_kennisgeving", "Beroep doen op vrijstelling")]
     if role == "beheerder":
         return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling"),
-                ("web.schoolvakanties", "Schoolvakanties"), ("auth.users", "Gebruikers")]
+                ("web.schoolvakanties", "Schoolvakanties"), ("auth.users", "Gebruikers"),
+                ("web.beheer_access_log", "Toegangslog")]
     return []
 
 
@@ -86,7 +106,7 @@ def _session_idle_seconds(user) -> int:
 
 def register_views(app: Flask) -> None:
     from . import auth as auth_views
-    from . import beheer, duo, reports, web  # noqa: F401  they add their pages to web.bp
+    from . import beheer, duo, reports, toegang, web  # noqa: F401  they add their pages to web.bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(web.bp)
@@ -94,6 +114,8 @@ def register_views(app: Flask) -> None:
     for status in (403, 404, 405, 409, 429, 500):
         app.register_error_handler(status, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(400, _bad_request)
+    app.register_error_handler(413, _too_large)
 
     @app.context_processor
     def _layout_context():
@@ -107,7 +129,14 @@ def register_views(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response):
+        hsts = app.config.get("HSTS_SECONDS") or 0
+        if hsts > 0:
+            response.headers.setdefault("Strict-Transport-Security",
+                                        f"max-age={hsts}; includeSubDomains")
         if _is_api():
+            # Every API answer may carry personal data: never cached, never sniffed.
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["X-Content-Type-Options"] = "nosniff"
             return response
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -13,13 +13,13 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import or_, select
 
-from casework import auth
+from casework import auth, mail
 from casework.extensions import db
 from casework.models import Organisation, User
-from casework.services.audit import log_access
-from casework.services.errors import NotAuthenticated, RateLimited
+from casework.services.audit import log_security
+from casework.services.errors import NotAuthenticated, RateLimited, ValidationFailed
 
-from ..forms.auth import CodeForm, EnrolForm, LoginForm
+from ..forms.auth import ChangePasswordForm, CodeForm, EnrolForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 
 bp = Blueprint("auth", __name__)
 
@@ -46,12 +46,12 @@ def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or url_for("web.home"))
     form = LoginForm()
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if form.validate_on_submit():
         try:
             user = auth.authenticate(form.email.data, form.wachtwoord.data)
         except RateLimited as exc:
-            error, status = exc.message, 429
+            error, status, retry_after = exc.message, 429, exc.extra.get("retry_after")
         except NotAuthenticated as exc:
             error = exc.message
         else:
@@ -67,7 +67,11 @@ def login():
         error, status = "Vul uw e-mailadres en wachtwoord in.", 422
     if error:
         form.wachtwoord.data = ""
-    return render_template("auth/login.html", form=form, error=error, next_url=next_url), status
+    response = current_app.make_response(
+        (render_template("auth/login.html", form=form, error=error, next_url=next_url), status))
+    if status == 429 and retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _signed_in(user: User, next_url: str | None):
@@ -101,13 +105,13 @@ def second_step():
     if user is None or not user.totp_enabled:
         return _start_over()
     form = CodeForm()
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if form.validate_on_submit():
         try:
             auth.check_second_step(user, form.code.data)
         except RateLimited as exc:
             session.pop("pending_login", None)
-            error, status = exc.message, 429
+            error, status, retry_after = exc.message, 429, exc.extra.get("retry_after")
         except NotAuthenticated as exc:
             error, status = exc.message, 422
         else:
@@ -115,7 +119,14 @@ def second_step():
     elif form.is_submitted():
         error, status = "Vul de code uit uw app in.", 422
     form.code.data = ""
-    return render_template("auth/code.html", form=form, error=error), status
+    return _with_retry_after(render_template("auth/code.html", form=form, error=error), status, retry_after)
+
+
+def _with_retry_after(body, status: int, retry_after):
+    response = current_app.make_response((body, status))
+    if status == 429 and retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def qr_svg(uri: str) -> Markup:
@@ -133,14 +144,14 @@ def _enrol_page(user: User, form, error, status, action: str, signing_in: bool):
 
 def _enrol(user: User, action: str, signing_in: bool, next_url: str | None = None):
     form = EnrolForm()
-    error, status = None, 200
+    error, status, retry_after = None, 200, None
     if form.validate_on_submit():
         try:
-            codes = auth.confirm_enrolment(user, form.code.data)
+            codes = auth.confirm_enrolment(user, form.code.data, signing_in=signing_in)
         except RateLimited as exc:
             if signing_in:
                 session.pop("pending_login", None)
-            error, status = exc.message, 429
+            error, status, retry_after = exc.message, 429, exc.extra.get("retry_after")
         except NotAuthenticated as exc:
             error, status = exc.message, 422
         else:
@@ -153,7 +164,8 @@ def _enrol(user: User, action: str, signing_in: bool, next_url: str | None = Non
     elif form.is_submitted():
         error, status = "Vul de code van 6 cijfers uit de app in.", 422
     form.code.data = ""
-    return _enrol_page(user, form, error, status, action, signing_in)
+    body, status = _enrol_page(user, form, error, status, action, signing_in)
+    return _with_retry_after(body, status, retry_after)
 
 
 @bp.route("/inloggen/instellen", methods=["GET", "POST"])
@@ -192,7 +204,7 @@ def account():
 
 @bp.post("/account/overal-afmelden")
 def logout_everywhere():
-    auth.end_all_sessions(current_user._get_current_object())
+    auth.sign_out_everywhere(current_user._get_current_object())
     flash("U bent overal afgemeld: al uw sessies zijn beëindigd en al uw API-tokens ingetrokken.", "success")
     return redirect(url_for("auth.login"))
 
@@ -234,8 +246,104 @@ def reset_totp(user_id: int):
     if user is None:
         abort(404)
     auth.reset_second_step(user)
-    log_access(beheerder, None, f"tweestaps hersteld {user.id}"[:64], "web")
+    log_security("tweestaps_hersteld", beheerder, detail=str(user.id))
     db.session.commit()
     flash(f"De tweestapsverificatie van {user.naam} is uitgezet. Bij de volgende keer inloggen stelt "
           "deze gebruiker een nieuwe app in. Alle sessies en tokens van deze gebruiker zijn beëindigd.", "success")
     return redirect(url_for("auth.users"))
+
+
+def _clear(form) -> None:
+    for name in ("huidig", "nieuw", "herhaal"):
+        if name in form:
+            form[name].data = ""
+
+
+def _password_error(form, exc: ValidationFailed) -> None:
+    for name, messages in exc.fields.items():
+        target = {"wachtwoord": "nieuw"}.get(name, name)
+        for message in messages:
+            form.add_error(target, message)
+
+
+@bp.route("/account/wachtwoord", methods=["GET", "POST"])
+def change_password():
+    """Change the password: the current one and the new one twice; other sessions end."""
+    form = ChangePasswordForm()
+    status, retry_after = 200, None
+    if form.validate_on_submit():
+        try:
+            auth.change_password(current_user._get_current_object(), form.huidig.data, form.nieuw.data)
+        except RateLimited as exc:
+            form.add_error("huidig", exc.message)
+            status, retry_after = 429, exc.extra.get("retry_after")
+        except ValidationFailed as exc:
+            _password_error(form, exc)
+            status = 422
+        else:
+            flash("Uw wachtwoord is gewijzigd. Op andere computers en in apps bent u nu uitgelogd.",
+                  "success")
+            return redirect(url_for("web.home"))
+    elif form.is_submitted():
+        status = 422
+    _clear(form)
+    response = current_app.make_response(
+        (render_template("auth/wachtwoord_wijzigen.html", form=form), status))
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _public_url(path: str) -> str | None:
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base.rstrip("/") + path
+    if current_app.config.get("ENV_NAME") == "production":
+        return None  # never a link to whatever Host the request named
+    return request.host_url.rstrip("/") + path
+
+
+@bp.route("/wachtwoord-vergeten", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a reset link. The answer is the same whether or not the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        found = auth.create_reset_token(form.email.data)
+        if found is not None:
+            user, token = found
+            link = _public_url(url_for("auth.reset_password", token=token))
+            if link is None:
+                current_app.logger.error("CASEWORK_PUBLIC_URL ontbreekt: geen herstelmail verstuurd")
+            else:
+                mail.send(mail.build_message(
+                    user.email, "Nieuw wachtwoord voor Casework", "wachtwoord_herstellen",
+                    naam=user.naam, link=link,
+                    minuten=current_app.config["PASSWORD_RESET_MINUTES"]))
+        return render_template("auth/wachtwoord_vergeten_verstuurd.html",
+                               minuten=current_app.config["PASSWORD_RESET_MINUTES"])
+    status = 422 if form.is_submitted() else 200
+    return render_template("auth/wachtwoord_vergeten.html", form=form), status
+
+
+@bp.route("/wachtwoord-herstellen/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from the link in the mail; works once, for a limited time."""
+    if auth.reset_token_user(token) is None:
+        return render_template("auth/wachtwoord_link_verlopen.html"), 404
+    form = ResetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            auth.reset_password(token, form.nieuw.data)
+        except ValidationFailed as exc:
+            _password_error(form, exc)
+            status = 422
+        else:
+            if current_user.is_authenticated:
+                auth.end_session(current_user._get_current_object())
+            flash("Uw nieuwe wachtwoord is ingesteld. Log in met uw nieuwe wachtwoord.", "success")
+            return redirect(url_for("auth.login"))
+    elif form.is_submitted():
+        status = 422
+    _clear(form)
+    return render_template("auth/wachtwoord_herstellen.html", form=form, token=token), status

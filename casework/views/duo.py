@@ -35,7 +35,7 @@ def duo_import():
             upload = form.bestand.data
             filename = getattr(upload, "filename", None) or None
             report = duo_service.import_meldingen(content, dry_run=bool(form.proefimport.data),
-                                                  gemeente_ids=policy.gemeente_ids(user))
+                                                  gemeente_ids=policy.gemeente_ids(user), reader=user)
             status = 200 if report.ok else 422
             if report.dry_run and report.ok and report.counts["valid"]:
                 if len(content) <= _REMEMBER_MAX:

@@ -35,6 +35,10 @@ _GENERAL_ERROR = "Niet alle gegevens zijn goed ingevuld. Kijk de velden na."
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
     from . import error_page
+    from ..access import log_refusal
+
+    if exc.status in (403, 404):
+        log_refusal(exc.status)
 
     return error_page(exc.status, exc.message)
 
@@ -145,6 +149,9 @@ def cases():
         .order_by(Case.due_on.asc().nulls_last(), Case.id)
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
+    audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
+                            "zaken_zoeken" if q else "zaken_lijst", via="web")
+    db.session.commit()
 
     today = date.today()
     items = [{
@@ -441,6 +448,13 @@ def children():
         rows.append({"child": kid, "cases": kid_cases,
                      "open_case": next((c for c in by_child[kid.id] if c.is_open
                                         and c.type == "vrijstelling_5a"), None)})
+    # One row per child shown and per case of it shown; one INSERT.
+    audit_service.log_reads(
+        user, [(None, k.id, None) for k in kids if not by_child[k.id]]
+        + [(c.id, c.child_id, c.type) for k in kids for c in by_child[k.id]],
+        ("bsn_zoeken" if q.isdigit() else "kinderen_zoeken") if q and user.role != "ouder"
+        else "kinderen_lijst", via="web")
+    db.session.commit()
     title = {"ouder": "Mijn kinderen", "school": "Leerlingen"}.get(user.role, "Kinderen")
     return render_template("children/list.html", rows=rows, title=title, q=q,
                            searchable=user.role != "ouder", capped=len(kids) == PER_PAGE,

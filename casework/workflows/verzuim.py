@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from casework.limits import KorteTekst, Tekst, VerplichteTekst
+
 from .base import (
     NEW, EventSpec, GuardContext, LetterSpec, Payload, Workflow, age_on,
 )
@@ -68,18 +70,18 @@ class DienIn(Payload):
     keer_te_laat: int | None = Field(default=None, ge=0, le=1000)
     periode_start: date | None = None
     periode_eind: date | None = None
-    omschrijving: str = ""
-    verzuimbeleid_situatie: str | None = None
+    omschrijving: Tekst = ""
+    verzuimbeleid_situatie: Tekst | None = None
 
 
 class StartOnderzoek(Payload):
     gesprek_gepland_op: date
-    gesprek_tijd: str = ""
-    gesprek_plaats: str = ""
+    gesprek_tijd: KorteTekst = ""
+    gesprek_plaats: KorteTekst = ""
 
 
 class NeemTerKennisgevingAan(Payload):
-    reden: str = Field(min_length=1)
+    reden: VerplichteTekst
 
 
 class DraagOver(Payload):
@@ -87,7 +89,7 @@ class DraagOver(Payload):
 
 
 class TrekIn(Payload):
-    reden: str = Field(min_length=1)
+    reden: VerplichteTekst
 
 
 class EscaleerNaarMelding(Payload):
@@ -100,11 +102,11 @@ class EscaleerNaarMelding(Payload):
 
 class KiesRoute(Payload):
     route: Route
-    oorzaak: str = Field(min_length=1)
+    oorzaak: VerplichteTekst
     oorzaak_categorie: OorzaakCategorie = "onbekend"
     gesprek_gevoerd_op: date
-    motivering_afwijking: str | None = None
-    afspraken: str = ""
+    motivering_afwijking: Tekst | None = None
+    afspraken: Tekst = ""
     toestemming_halt: bool = False
     tegen: Literal["ouders", "jongere"] | None = None
     eerdere_hulp_niet_op_gang: bool = False
@@ -118,8 +120,8 @@ class KiesRoute(Payload):
 
 class VerwijsDoor(Payload):
     route: Route
-    motivering: str = Field(min_length=1)
-    afspraken: str = ""
+    motivering: VerplichteTekst
+    afspraken: Tekst = ""
     toestemming_halt: bool = False
     tegen: Literal["ouders", "jongere"] | None = None
     opvolgen_op: date | None = None
@@ -131,14 +133,14 @@ class HervatRoute(VerwijsDoor):
 
 
 class StartMonitoring(Payload):
-    uitkomst: str = Field(min_length=1)
+    uitkomst: VerplichteTekst
     monitoren_tot: date
 
 
 class SluitAf(Payload):
     resultaat: Literal["verzuim_gestopt", "doorverwezen", "schoolwissel", "vrijstelling",
                        "verhuisd", "rmc", "anders"]
-    toelichting: str | None = None
+    toelichting: Tekst | None = None
 
 
 # ---------------------------------------------------------------- rules

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from casework.formatting import format_datum
+from casework.limits import MAX_REGELS, KorteTekst, Regel, Tekst, VerplichteTekst
 
 from .base import (
     NEW, SYSTEM_ROLE, EventSpec, GuardContext, LetterSpec, Payload, Workflow, add_months, age_on,
@@ -38,8 +39,8 @@ _SCHOOLJAAR = re.compile(r"^(\d{4})-(\d{4})$")
 
 class DienIn(Payload):
     child_id: int
-    schooljaar: str
-    toelichting: str = ""
+    schooljaar: KorteTekst
+    toelichting: Tekst = ""
     eerder_vrijgesteld: bool = False
     ontvangen_op: date | None = None
 
@@ -54,39 +55,39 @@ class DienIn(Payload):
 
 class NeemInBehandeling(Payload):
     deskundige_id: int
-    motivering_te_laat: str | None = None
+    motivering_te_laat: Tekst | None = None
 
 
 class VerklaarNietOntvankelijk(Payload):
-    reden: str = Field(min_length=1)
+    reden: VerplichteTekst
 
 
 class VulAan(Payload):
-    aanvulling: str = Field(min_length=1)
+    aanvulling: VerplichteTekst
 
 
 class VraagAdvies(Payload):
     swv_id: int
     toestemming: bool
     toestemming_door: Literal["ouder", "jongere"] | None = None
-    samenvatting: str = Field(min_length=1)
+    samenvatting: VerplichteTekst
 
 
 class BrengAdviesUit(Payload):
-    advies: str = Field(min_length=1)
+    advies: VerplichteTekst
     soort: Literal["persoonlijk", "algemeen"]
-    mogelijkheden: list[str] = []
+    mogelijkheden: list[Regel] = Field([], max_length=MAX_REGELS)
 
 
 class GeefVerklaring(Payload):
     geschikt: bool
-    weging_advies: str = Field(min_length=1)
+    weging_advies: VerplichteTekst
     verklaringsdatum: date
     niet_behandelend_arts: bool
     ingangsdatum: date | None = None
     einddatum: date | None = None
     herbeoordelingsdatum: date | None = None
-    medische_notitie: str | None = None
+    medische_notitie: Tekst | None = None
 
 
 class StartHerbeoordeling(Payload):
@@ -95,13 +96,13 @@ class StartHerbeoordeling(Payload):
 
 class Beeindig(Payload):
     reden: Literal["verlopen", "ingeschreven_op_school", "verhuisd", "einde_leerplicht", "anders"]
-    toelichting: str | None = None
+    toelichting: Tekst | None = None
     #: reden ingeschreven_op_school while an exemption runs: the deskundige judged it no longer needed
     deskundige_akkoord: bool = False
 
 
 class TrekIn(Payload):
-    reden: str | None = None
+    reden: Tekst | None = None
 
 
 class Importeer(Payload):
@@ -122,11 +123,11 @@ class SluitNietAangevuld(Payload):
 
 
 class VraagAnderSwv(VraagAdvies):
-    reden: str = Field(min_length=1)
+    reden: VerplichteTekst
 
 
 class ZieAf(Payload):
-    toelichting: str | None = None
+    toelichting: Tekst | None = None
 
 
 # ---------------------------------------------------------------- rules
@@ -390,6 +391,28 @@ def heeft_vrijstelling(case) -> bool:
     return case.ingangsdatum is not None
 
 
+def _guard_einde_kwalificatieplicht(ctx: GuardContext):
+    """Reason einde_leerplicht says both duties are over. A 5a exemption also covers the
+    kwalificatieplicht (art. 15), which lasts until the 18th birthday; a startkwalificatie that ends
+    it earlier is not recorded here, so that ending takes reason 'anders' with its explanation."""
+    from casework.formatting import format_datum
+
+    from .verzuim import kwalificatieplicht_eind
+
+    child = ctx.case.child
+    if ctx.payload.reden != "einde_leerplicht" or child is None:
+        return None
+    laatste = kwalificatieplicht_eind(child.geboortedatum)
+    if ctx.today <= laatste:
+        achttien = laatste + timedelta(days=1)
+        return {"reden": (
+            f"{child.voornaam} wordt op {format_datum(achttien)} 18 jaar. Tot die dag geldt de "
+            "kwalificatieplicht, en de vrijstelling geldt daar ook voor. Heeft "
+            f"{child.voornaam} al een startkwalificatie (een diploma havo, vwo of mbo-2)? Kies dan "
+            "'Anders' en schrijf dat in de toelichting.")}
+    return None
+
+
 def _guard_beeindig_zonder_vrijstelling(ctx: GuardContext):
     if heeft_vrijstelling(ctx.case) or ctx.case.state == "geen_vrijstelling":
         return None
@@ -614,7 +637,7 @@ EVENTS = {e.name: e for e in (
     EventSpec("beeindig", "Beëindigen", ("vrijgesteld", "geen_vrijstelling", "herbeoordeling",
                                           *_PROCEDURE_STATES), "beeindigd",
               frozenset({"leerplichtambtenaar", SYSTEM_ROLE}), Beeindig,
-              (_guard_beeindig, _guard_beeindig_zonder_vrijstelling),
+              (_guard_beeindig, _guard_beeindig_zonder_vrijstelling, _guard_einde_kwalificatieplicht),
               (LetterSpec("v5a_beeindiging", "ouder", when=lambda c: not c.data.get("procedure_afgebroken")),
                LetterSpec("v5a_procedure_beeindigd", "ouder",
                           when=lambda c: bool(c.data.get("procedure_afgebroken")))),

@@ -2,7 +2,7 @@
 last use of api_tokens
 
 Revision ID: c4d81e9a2f36
-Revises: 7b2e1d3f5a82
+Revises: 3c9a5e71d0b4
 Create Date: 2026-12-03 17:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c4d81e9a2f36'
-down_revision = '7b2e1d3f5a82'
+down_revision = '3c9a5e71d0b4'
 branch_labels = None
 depends_on = None
 
