@@ -163,8 +163,20 @@ def case_scope(user: User) -> ColumnElement[bool]:
         return Case.child_id.in_(
             select(parent_children.c.child_id).where(parent_children.c.user_id == user.id))
     if user.role == "school":
-        return and_(Case.type == "verzuim", Case.school_id == user.organisation_id)
+        # Only what this school itself reported (a signaal or melding, also through DUO); not a
+        # case the LPA opened, even for one of its pupils (the LPA's own text and pace).
+        return and_(Case.type == "verzuim", Case.school_id == user.organisation_id,
+                    Case.data["ingediend_door"].as_string().in_(SCHOOL_SUBMITTERS))
     return false()
+
+
+# Who "the school" is as a verzuim case's submitter: the school itself, or DUO's intake of its report.
+SCHOOL_SUBMITTERS = ("school", "duo_import")
+
+
+def school_submitted(case: Case) -> bool:
+    """Whether the case's school reported it itself (and so may see it and get its letters)."""
+    return case.type == "verzuim" and (case.data or {}).get("ingediend_door") in SCHOOL_SUBMITTERS
 
 
 _SWV_STATES = ("advies_gevraagd", "advies_uitgebracht")
@@ -179,6 +191,87 @@ def history_query(user: User, case: Case) -> Select:
     if user.role == "school":  # a school never learns that (or which) route was taken
         q = q.where(AuditEvent.event.not_in(("kies_route", "verwijs_door", "hervat_route")))
     return q
+
+
+# Steps a school sees by name, whoever took them: its own report and what was done to it.
+_SCHOOL_OWN_EVENTS = frozenset({"dien_in", "trek_in", "escaleer_naar_melding"})
+
+
+def history_rows(user: User, case: Case) -> list[AuditEvent]:
+    """The audit rows a user sees as the case's history.
+
+    A school: its own submissions and the steps that change the coarse state (ontvangen, in
+    behandeling, afgesloten), never a step within the work (a route, monitoring, a talk).
+    An SWV: only the steps of the current advice round, so that an anonymous round cannot be tied
+    to an earlier one that named the child."""
+    rows = list(db.session.scalars(history_query(user, case)))
+    if user.role == "school":
+        rows = [r for r in rows if r.event in _SCHOOL_OWN_EVENTS
+                or coarse_state(case.type, r.from_state) != coarse_state(case.type, r.to_state)]
+    elif user.role == "swv_adviseur":
+        start = swv_round_seq(case)
+        rows = [r for r in rows if start is not None and r.seq >= start]
+    return rows
+
+
+def version_for(user: User | None, case: Case) -> int:
+    """The version this user sees and sends back (If-Match / expected_version).
+
+    A school's version counts only the steps it sees, so it does not move with hidden work;
+    the service compares a school's expected version with this same number."""
+    if user is not None and user.role == "school":
+        return len(history_rows(user, case))
+    return case.version
+
+
+def updated_at_for(user: User, case: Case):
+    """When the case last changed as far as this user can tell (a school: its last visible step)."""
+    if user.role == "school":
+        rows = history_rows(user, case)
+        return rows[-1].at if rows else case.created_at
+    return case.updated_at
+
+
+def created_at_for(user: User, case: Case):
+    """An SWV without toestemming sees the start of the current advice round, not the case's."""
+    if user.role == "swv_adviseur" and not case.toestemming:
+        start = swv_round_seq(case)
+        row = db.session.scalar(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                         AuditEvent.seq == start)) if start else None
+        return row.at if row is not None else case.created_at
+    return case.created_at
+
+
+# ------------------------------------------------------------------ SWV advice rounds
+_SWV_ROUND_EVENTS = ("vraag_advies", "vraag_ander_swv")
+
+
+def swv_round_seq(case: Case) -> int | None:
+    """The audit seq of the step that asked the current SWV for advice (the round's start)."""
+    return db.session.scalar(select(AuditEvent.seq).where(
+        AuditEvent.case_id == case.id, AuditEvent.event.in_(_SWV_ROUND_EVENTS))
+        .order_by(AuditEvent.seq.desc()).limit(1))
+
+
+def swv_round_reference(case: Case, round_seq: int | None = None) -> str:
+    """An opaque kenmerk for one advice round: the same within the round, unrelated across
+    rounds and to the case's own reference (a keyed hash the SWV cannot recompute)."""
+    import hashlib
+    import hmac
+
+    from flask import current_app
+
+    seq = swv_round_seq(case) if round_seq is None else round_seq
+    key = (current_app.config.get("SECRET_KEY") or "").encode()
+    digest = hmac.new(key, f"swv-ronde:{case.id}:{seq}".encode(), hashlib.sha256).hexdigest()
+    return f"ADV-{digest[:10].upper()}"
+
+
+def reference_for(user: User, case: Case) -> str | None:
+    """The case's kenmerk as this user sees it: an SWV without toestemming gets the round's."""
+    if user.role == "swv_adviseur" and not case.toestemming:
+        return swv_round_reference(case)
+    return case.reference
 
 
 # What a school sees of its submissions: how far it is, never where it went (domain.md).
@@ -229,6 +322,14 @@ def state_for(user: User, case: Case, state: str | None = None) -> tuple[str | N
         coarse = coarse_state(case.type, state)
         return coarse, _COARSE_LABELS.get(coarse, coarse)
     return state, get_workflow(case.type).state_label(state) if state else None
+
+
+def list_order(user: User) -> tuple:
+    """The work list's order: the next deadline first; a school, which sees no deadlines (the
+    order would show them), newest report first."""
+    if user.role == "school":
+        return (Case.id.desc(),)
+    return (Case.due_on.asc().nulls_last(), Case.id)
 
 
 def visible_cases(user: User) -> Select:
@@ -389,6 +490,8 @@ def letter_scope(user: User) -> ColumnElement[bool]:
 
 def letters_for(user: User, case: Case) -> list[Letter]:
     q = select(Letter).where(Letter.case_id == case.id, letter_scope(user)).order_by(Letter.id)
+    if user.role == "swv_adviseur":  # only the current advice round's letters (history_rows)
+        q = q.where(Letter.audit_seq >= (swv_round_seq(case) or 0))
     return list(db.session.scalars(q))
 
 

@@ -109,7 +109,8 @@ def cases_matching(text: str, user: User) -> ColumnElement[bool]:
     # correlate(None): the web list joins children itself; this subquery stands on its own.
     named = select(Child.id).where(children_matching(text)).correlate(None)
     by_name = Case.child_id.in_(named) & identity_visible(user)
-    by_reference = _contains(Case.reference, text)
+    # Without toestemming the SWV sees only the round's own kenmerk: the case's finds nothing.
+    by_reference = _contains(Case.reference, text) & identity_visible(user)
     if len(text) < MIN_INDEXED_LENGTH:
         return scope & or_(by_reference, by_name)  # no trigram: test every visible case
     if db.session.get_bind().dialect.name == "sqlite":

@@ -151,14 +151,14 @@ VALID_CHILD = {"bsn": "111222333", "voornaam": "Mila", "achternaam": "Bos", "geb
 
 def test_lpa_registers_a_child_in_own_gemeente(api, demo):
     body = VALID_CHILD | {"gemeente_id": demo.voorbeeldstad.id, "school_id": demo.sam.school_id,
-                          "ouder_emails": ["Ouder2@voorbeeld.test"]}
+                          "ouder_emails": ["Ouder1@voorbeeld.test"]}  # known here: Sam's parent
     child = api.ok(api.post("lpa", "/children", body), 201)
     assert child["voornaam"] == "Mila" and child["gemeente"]["id"] == demo.voorbeeldstad.id
     stored = db.session.get(Child, child["id"])
-    assert stored.bsn == "111222333" and [p.email for p in stored.parents] == ["ouder2@voorbeeld.test"]
+    assert stored.bsn == "111222333" and [p.email for p in stored.parents] == ["ouder1@voorbeeld.test"]
     # The linked parent may now file for this child.
-    assert "Mila" in {c["voornaam"] for c in api.ok(api.get("ouder2", "/children"))["items"]}
-    assert api.file("ouder2", child=stored)["child"]["voornaam"] == "Mila"
+    assert "Mila" in {c["voornaam"] for c in api.ok(api.get("ouder1", "/children"))["items"]}
+    assert api.file("ouder1", child=stored)["child"]["voornaam"] == "Mila"
 
 
 @pytest.mark.parametrize(("change", "field", "status"), [
@@ -188,7 +188,9 @@ def test_lpa_cannot_register_a_child_in_another_gemeente(api, demo):
 
 
 def test_beheerder_registers_children_and_others_may_not(api, demo):
-    assert api.post("beheerder", "/children", VALID_CHILD | {"gemeente_id": demo.buurdorp.id}).status_code == 201
+    # Only in the beheerder's own gemeente (a child elsewhere would show who lives there).
+    assert api.post("beheerder", "/children", VALID_CHILD | {"gemeente_id": demo.buurdorp.id}).status_code == 422
+    assert api.post("beheerder", "/children", VALID_CHILD | {"gemeente_id": demo.voorbeeldstad.id}).status_code == 201
     for who in ("ouder1", "school", "arts"):
         assert api.post(who, "/children", VALID_CHILD | {"gemeente_id": demo.voorbeeldstad.id}).status_code == 403
 

@@ -143,7 +143,7 @@ def test_no_full_bsn_in_the_report(demo):
     (row(brin="00XX"), "voorbeeldstad", "Onbekende school: er is geen school met BRIN-code '00XX'"),
     (row(brin=""), "voorbeeldstad", "De BRIN-code van de school ontbreekt"),
     (row(SAM, brin="99BB"), "voorbeeldstad", "De leerling staat niet ingeschreven op school 99BB"),
-    (row(NOOR, brin="99BB"), "voorbeeldstad", "De leerling woont niet in uw gemeente"),
+    (row(NOOR, brin="99BB"), "voorbeeldstad", "Onbekend BSN: er staat geen leerling met dit BSN in uw gemeente"),
     (row(code="X9"), "voorbeeldstad", "Onbekende verzuimsoort 'X9': gebruik V3, V4, LRV, L of O"),
     (row(code=""), "voorbeeldstad", "De verzuimsoort ontbreekt"),
     (row(code="V3", uren="10"), "voorbeeldstad", "Een melding '16 uur in 4 weken' gaat over 16 uur of meer"),
@@ -411,7 +411,7 @@ def test_cli_import_and_export(app, demo, tmp_path):
     assert verzuim_count() == before + 3
 
     result = runner.invoke(args=["duo", "import", str(good), "--gemeente", "GM9002"])
-    assert result.exit_code == 1 and "woont niet in uw gemeente" in result.output
+    assert result.exit_code == 1 and "Onbekend BSN: er staat geen leerling met dit BSN in uw gemeente" in result.output
 
     result = runner.invoke(args=["duo", "import", str(good), "--gemeente", "GM0000"])
     assert result.exit_code == 2 and "Onbekende gemeentecode" in result.output
@@ -502,7 +502,7 @@ def test_web_refused_file_shows_every_row_and_creates_nothing(client, demo):
     assert response.status_code == 422
     html = page(response)
     assert "Er is niets geïmporteerd" in html
-    assert "De leerling woont niet in uw gemeente." in html
+    assert "Onbekend BSN: er staat geen leerling met dit BSN in uw gemeente." in html
     assert "In orde" in html and "Geweigerd" in html
     assert "Nu importeren" not in html
     assert verzuim_count() == before
@@ -583,7 +583,7 @@ def test_api_import_dry_run_real_and_refused(client, demo):
     assert response.status_code == 422
     body = response.get_json()
     assert body["error"] == "validation_failed"
-    assert body["fields"] == {"regel 3": ["De leerling woont niet in uw gemeente."]}
+    assert body["fields"] == {"regel 3": ["Onbekend BSN: er staat geen leerling met dit BSN in uw gemeente."]}
     assert body["report"]["ok"] is False
     assert [r["status"] for r in body["report"]["rows"]] == ["valid", "refused"]
     assert NOOR not in response.get_data(as_text=True) and SAM not in response.get_data(as_text=True)

@@ -14,6 +14,7 @@ from conftest import render_pending
 from sqlalchemy import func, select
 from test_web import alert, count_queries, kennisgeving, logged_in, step, text
 
+from casework import policy
 from casework.extensions import db
 from casework.formatting import format_datum
 from casework.models import AuditEvent, Case, Child, Letter
@@ -299,7 +300,9 @@ def test_school_sees_coarse_status_and_never_route_or_cause(client, demo):
 def test_school_error_messages_do_not_reveal_the_route(client, demo):
     case = noor_in_halt(demo)
     logged_in(client, COLLEGE)
-    response = step(client, case.id, "trek_in", case.version, reden="Vergissing.", bevestiging="y")
+    # The version a school sees counts only the steps it sees (policy.version_for).
+    response = step(client, case.id, "trek_in", policy.version_for(demo.school_college, case),
+                    reden="Vergissing.", bevestiging="y")
     assert response.status_code == 409
     html = text(response)
     assert "‘In behandeling’" in alert(html)
@@ -315,12 +318,12 @@ def test_school_escalates_its_signaal_to_a_melding(client, demo):
     assert "Ik weet het zeker" in html
 
     fields = {"verzuimsoort": "16_uur_4_weken", "periode_start": day(-20), "periode_eind": day(-1)}
-    response = step(client, case.id, "escaleer_naar_melding", case.version, uren="12", **fields)
+    response = step(client, case.id, "escaleer_naar_melding", policy.version_for(demo.school, case), uren="12", **fields)
     assert response.status_code == 422
     assert "onder de 16 uur" in field_error(text(response), "escaleer_naar_melding-uren")
     assert refreshed(case.id).data["soort"] == "signaal"
 
-    response = step(client, case.id, "escaleer_naar_melding", case.version, uren="18", **fields)
+    response = step(client, case.id, "escaleer_naar_melding", policy.version_for(demo.school, case), uren="18", **fields)
     assert response.status_code == 302
     page = text(client.get(response.location))
     assert "Gelukt: Omzetten naar verzuimmelding. De zaak staat nu op ‘In behandeling’." in page
@@ -335,11 +338,11 @@ def test_school_withdraws_a_mistaken_submission_with_confirmation(client, demo):
     case = open_verzuim(demo.school, demo.lotte, "melding")
     logged_in(client, SCHOOL)
     assert "Omzetten naar verzuimmelding" not in text(client.get(f"/zaken/{case.id}"))
-    response = step(client, case.id, "trek_in", case.version, reden="Verkeerde leerling gekozen.")
+    response = step(client, case.id, "trek_in", policy.version_for(demo.school, case), reden="Verkeerde leerling gekozen.")
     assert response.status_code == 422
     assert "Bevestig eerst" in alert(text(response))
     assert refreshed(case.id).state == "ontvangen"
-    response = step(client, case.id, "trek_in", case.version, reden="Verkeerde leerling gekozen.",
+    response = step(client, case.id, "trek_in", policy.version_for(demo.school, case), reden="Verkeerde leerling gekozen.",
                     bevestiging="y")
     assert response.status_code == 302
     page = text(client.get(response.location))

@@ -23,7 +23,10 @@ from .util import current_user, doc, json_body, parse_query, respond
 @api_bp.get("/cases")
 @doc(summary="Zaken", tag="cases", query=CaseQuery, response=CaseList, errors=(400,),
      description="Alleen de zaken die u mag zien, de eerstvolgende termijn eerst "
-                 "(zonder termijn achteraan).")
+                 "(zonder termijn achteraan). Een school ziet alleen wat zij zelf meldde, de "
+                 "nieuwste melding eerst; `due_before` geeft een school 422 (een school ziet geen "
+                 "termijnen), `state` werkt voor een school met de grove toestanden "
+                 "(ontvangen, in_behandeling, afgesloten).")
 def list_cases():
     user = current_user()
     params = parse_query(CaseQuery)
@@ -33,6 +36,10 @@ def list_cases():
     if params.state:
         conditions.append(policy.state_condition(user, params.state))
     if params.due_before:
+        if user.role == "school":  # a school's filters obey the field policy: no deadlines
+            raise ValidationFailed(
+                "Een school kan niet zoeken op termijn: die termijnen ziet een school niet.",
+                {"due_before": ["Dit filter is er niet voor scholen. Laat het weg."]})
         conditions.append(Case.due_on < params.due_before)
     if params.q:
         conditions.append(search.cases_matching(params.q, user))
@@ -41,7 +48,7 @@ def list_cases():
         select(Case).where(*conditions)
         .options(selectinload(Case.child), selectinload(Case.gemeente))
         # NULLS LAST is ix_cases_gemeente_due's own order: PostgreSQL reads the page from it.
-        .order_by(Case.due_on.asc().nulls_last(), Case.id)
+        .order_by(*policy.list_order(user))
         .limit(params.per_page).offset((params.page - 1) * params.per_page))
     rows = list(rows)
     items = [case_summary(user, case) for case in rows]

@@ -6,8 +6,9 @@ from sqlalchemy.orm import selectinload
 
 from casework import policy, search
 from casework.extensions import db
-from casework.models import Child, Organisation, User
+from casework.models import Child, Organisation, User, parent_children
 from casework.services import audit as audit_service
+from casework.services.audit import log_access
 from casework.services import cases as case_service
 from casework.services.cases import parse_payload
 from casework.services.errors import ValidationFailed
@@ -52,24 +53,43 @@ def register_child(actor: User, data: ChildIn) -> Child:
     gemeente = db.session.get(Organisation, data.gemeente_id)
     if gemeente is None or gemeente.kind != "gemeente":
         errors["gemeente_id"] = ["Kies een gemeente."]
-    elif actor.role == "leerplichtambtenaar" and gemeente.id not in policy.gemeente_ids(actor):
+    elif gemeente.id not in policy.gemeente_ids(actor):
+        # LPA and beheerder alike: only the gemeente of their own organisation.
         errors["gemeente_id"] = [
             "U kunt alleen kinderen inschrijven die in uw eigen gemeente wonen."]
     if data.school_id is not None:
         school = db.session.get(Organisation, data.school_id)
         if school is None or school.kind != "school":
             errors["school_id"] = ["Kies een school."]
-    if db.session.scalar(select(Child.id).where(Child.bsn == data.bsn)) is not None:
-        errors["bsn"] = ["Er is al een kind met dit BSN ingeschreven."]
+    own = policy.gemeente_ids(actor)
     parents = []
     if data.ouder_emails:
+        # Only parents already known in the actor's own gemeente (a parent of a child living
+        # there): anyone else is answered exactly like an e-mail without an account, so that
+        # linking never discloses who a parent is, or where they live, to a new organisation.
+        known = (select(parent_children.c.user_id).join(Child, Child.id == parent_children.c.child_id)
+                 .where(Child.gemeente_id.in_(own)))
         parents = list(db.session.scalars(
             select(User).where(func.lower(User.email).in_(data.ouder_emails),
-                               User.role == "ouder")))
+                               User.role == "ouder", User.id.in_(known))))
         missing = sorted(set(data.ouder_emails) - {p.email.lower() for p in parents})
+        log_access(actor, None, "parent-link", "api")
         if missing:
-            errors["ouder_emails"] = [f"Geen ouder-account gevonden voor: {', '.join(missing)}."]
+            errors["ouder_emails"] = [
+                "Deze e-mailadressen horen niet bij een ouder die in uw gemeente bekend is: "
+                f"{', '.join(missing)}."]
+    if not errors:
+        # Only when everything else is in order, so that no combination of answers tells
+        # whether a BSN is known outside the actor's gemeente.
+        log_access(actor, None, "bsn-lookup", "api")
+        gemeente_of = db.session.scalar(select(Child.gemeente_id).where(Child.bsn == data.bsn))
+        if gemeente_of is not None and gemeente_of in own:
+            errors["bsn"] = ["Er is al een kind met dit BSN ingeschreven in uw gemeente."]
+        elif gemeente_of is not None:
+            errors["bsn"] = ["Dit kind kan hier niet worden ingeschreven. Controleer het BSN "
+                             "in de BRP of neem contact op met de functioneel beheerder."]
     if errors:
+        case_service.commit()  # the access log of the lookups; nothing else was changed
         raise ValidationFailed(next(iter(errors.values()))[0], errors)
     child = Child(bsn=data.bsn, voornaam=data.voornaam, achternaam=data.achternaam,
                   geboortedatum=data.geboortedatum, geslacht=data.geslacht, adres=data.adres,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from casework import policy
 from casework.services import cases as case_service
 from casework.services import duo as duo_service
+from casework.services.audit import log_access
 from casework.services.errors import ValidationFailed
 
 from . import api_bp
@@ -98,6 +99,8 @@ def duo_import():
     gemeente_ids = policy.gemeente_ids(user)
     report = duo_service.import_meldingen(request.get_data(cache=False), dry_run=params.dry_run,
                                           gemeente_ids=gemeente_ids, reader=user)
+    log_access(user, None, "duo-dry-run" if params.dry_run else "duo-import", "api")
+    case_service.commit()  # the access log of the BSN lookups (the import itself committed or not)
     out = report_out(report)
     if not report.ok:
         fields = report.refused_fields() or {"bestand": [report.error or report.summary]}

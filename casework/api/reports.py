@@ -226,9 +226,11 @@ class RegioOverzichtOut(Out):
 @doc(summary="Regio-overzicht van het samenwerkingsverband", tag="reports", query=RegioQuery,
      response=RegioOverzichtOut, errors=(400, 404, 422),
      description="Voor de adviseur van een samenwerkingsverband: per gemeente van de eigen regio "
-                 f"en per kwartaal vrijstellingen 5 onder a en verzuim. Aantallen van 1 tot en met 4 "
+                 f"en per kwartaal vrijstellingen 5 onder a en verzuim. Aantallen van 0 tot en met 4 "
                  f"zijn de tekst \"{SUPPRESSED}\"; ook een aantal dat anders uit een totaal terug te "
-                 f"rekenen is, staat er zo. Geen zaken, geen kenmerken.")
+                 f"rekenen is, staat er zo. Alleen hele kwartalen: `van` is de eerste dag van een "
+                 f"kwartaal, `tot` de laatste dag van een kwartaal of vandaag (anders 422). Geen "
+                 f"zaken, geen kenmerken.")
 def report_swv():
     user = current_user()
     params = parse_query(RegioQuery)

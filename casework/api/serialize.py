@@ -47,14 +47,16 @@ def child_identity(user: User, case: Case) -> ChildIdentity | None:
 def case_summary(user: User, case: Case) -> CaseSummary:
     state, label = state_for(user, case)
     return CaseSummary(
-        id=case.id, type=case.type, reference=case.reference, state=state, state_label=label,
-        child=child_identity(user, case), gemeente=org_ref(case.gemeente), due_on=case.due_on,
-        updated_at=case.updated_at,
+        id=case.id, type=case.type, reference=policy.reference_for(user, case), state=state,
+        state_label=label, child=child_identity(user, case), gemeente=org_ref(case.gemeente),
+        # A school's planning dates would tell it where the case went (policy: coarse only).
+        due_on=None if user.role == "school" else case.due_on,
+        updated_at=policy.updated_at_for(user, case),
     )
 
 
 def _history(user: User, case: Case) -> list[HistoryItem]:
-    rows = db.session.scalars(policy.history_query(user, case))
+    rows = policy.history_rows(user, case)
     coarse = user.role == "school"
     # A school's history is numbered 1..n: gaps would show that hidden steps happened.
     return [
@@ -87,8 +89,9 @@ def full_case(user: User, case: Case) -> tuple[CaseOut, list[str]]:
             data = {**data, "medische_notitie": note}
     child = child_identity(user, case)
     out = CaseOut(
-        id=case.id, type=case.type, reference=case.reference, state=state, state_label=label,
-        created_at=case.created_at, updated_at=case.updated_at, version=case.version,
+        id=case.id, type=case.type, reference=policy.reference_for(user, case), state=state,
+        state_label=label, created_at=policy.created_at_for(user, case),
+        updated_at=policy.updated_at_for(user, case), version=policy.version_for(user, case),
         gemeente=org_ref(case.gemeente), child=child, data=data,
         available_events=policy.available_events(user, case), deadlines=_deadlines(user, case),
         history=_history(user, case),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from casework import policy
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, TextAreaField
 
 from . import BaseForm, DatumField, JaNeeField, apply_limits, options
@@ -235,7 +236,7 @@ def event_form(event: str, user, case, formdata=None) -> EventForm | None:
     kwargs = {"prefix": event}
     if formdata is None:
         kwargs["formdata"] = None
-        kwargs["expected_version"] = str(case.version)
+        kwargs["expected_version"] = str(policy.version_for(user, case))
     else:
         kwargs["formdata"] = formdata
     form = cls(**kwargs)
@@ -246,5 +247,5 @@ def event_form(event: str, user, case, formdata=None) -> EventForm | None:
         apply_limits(form, spec.payload)
     form.setup(user, case)
     if formdata is None:
-        form.expected_version.data = str(case.version)
+        form.expected_version.data = str(policy.version_for(user, case))
     return form

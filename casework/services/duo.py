@@ -68,6 +68,7 @@ MAX_ROWS = 5000
 MAX_UREN = 2000
 
 _NOTHING = "Er is niets geïmporteerd."
+UNKNOWN_BSN = "Onbekend BSN: er staat geen leerling met dit BSN in uw gemeente."
 _DATE_LABELS = {"periode_start": "het begin van de periode", "periode_eind": "het einde van de periode",
                 "begindatum": "de begindatum", "einddatum": "de einddatum",
                 "herbeoordelingsdatum": "de herbeoordelingsdatum"}
@@ -333,11 +334,11 @@ def _check_and_open(parsed: list[_Parsed], *, dry_run: bool, gemeente_ids: list[
     for p in parsed:
         errors = list(p.errors)
         child = children.get(p.bsn) if p.bsn else None
+        if child is not None and gemeente_ids is not None and child.gemeente_id not in gemeente_ids:
+            child = None  # a child of another gemeente is answered exactly like an unknown BSN
         if p.bsn and child is None:
-            errors.append("Onbekend BSN: er staat geen leerling met dit BSN in het systeem.")
-        elif child is not None and gemeente_ids is not None and child.gemeente_id not in gemeente_ids:
-            errors.append("De leerling woont niet in uw gemeente.")
-            child = None  # say nothing more about a child of another gemeente
+            errors.append(UNKNOWN_BSN if gemeente_ids is not None else
+                          "Onbekend BSN: er staat geen leerling met dit BSN in het systeem.")
         if child is not None and read is not None and child.id not in read:
             read.append(child.id)
         school = schools.get(p.brin) if p.brin else None

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from flask import current_app
 
+from casework import policy
 from casework.extensions import db
 from casework.models import Case, Letter, Organisation, User, utcnow
 from casework.workflows import get_workflow
@@ -40,7 +41,8 @@ def _recipients(case: Case, role: str) -> list[dict]:
             return []
         return [{"role": "leerling", "user_id": None, "org_id": None, "naam": child.naam,
                  "adres_regels": _address_lines(child.adres, child.postcode_plaats)}]
-    if role == "school" and case.school:
+    # A school gets letters only on what it reported itself, never on a case the LPA opened.
+    if role == "school" and case.school and (case.type != "verzuim" or policy.school_submitted(case)):
         school = case.school
         return [{"role": "school", "user_id": None, "org_id": school.id,
                  "naam": f"{school.naam}, t.a.v. de verzuimcoördinator",
@@ -92,7 +94,8 @@ def letter_context(case: Case, kind: str, recipient: dict, actor: User | None, t
         "gemeente": {"naam": g.naam, "adres": g.adres, "postcode_plaats": g.postcode_plaats,
                      "telefoon": g.telefoon, "email": g.email},
         "datum": today,
-        "kenmerk": case.reference,
+        # Without toestemming the SWV gets the advice round's own kenmerk, not the case's.
+        "kenmerk": policy.swv_round_reference(case) if anonymous else case.reference,
         "ontvanger": {"naam": recipient["naam"], "adres_regels": recipient["adres_regels"]},
         "afzender": _afzender(case, actor),
         "kind": None if anonymous else {"voornaam": child.voornaam, "achternaam": child.achternaam,

@@ -650,6 +650,18 @@ def _check_range(van: date, tot: date, today: date) -> date:
         raise ValidationFailed("De begindatum ligt in de toekomst.",
                                {"van": ["Kies een begindatum van vandaag of eerder."]})
     tot = min(tot, today)
+    # Whole quarters only: two periods a day apart would differ by one case, and so tell one
+    # child's verklaring. van opens a quarter; tot closes one, or is today (the running quarter).
+    if (van.month - 1) % 3 or van.day != 1:
+        raise ValidationFailed("Het overzicht gaat over hele kwartalen. De begindatum moet de "
+                               "eerste dag van een kwartaal zijn.",
+                               {"van": ["Kies 1 januari, 1 april, 1 juli of 1 oktober."]})
+    next_day = tot + timedelta(days=1)
+    if tot != today and (next_day.day != 1 or next_day.month not in (1, 4, 7, 10)):
+        raise ValidationFailed("Het overzicht gaat over hele kwartalen. De einddatum moet de "
+                               "laatste dag van een kwartaal zijn, of vandaag.",
+                               {"tot": ["Kies 31 maart, 30 juni, 30 september, 31 december "
+                                        "of vandaag."]})
     if len(quarters_between(van, tot)) > MAX_KWARTALEN:
         raise ValidationFailed(f"Kies een periode van hoogstens {MAX_KWARTALEN} kwartalen.",
                                {"van": [f"Kies een periode van hoogstens {MAX_KWARTALEN // 4} jaar."]})

@@ -1,9 +1,9 @@
 """Small-number suppression for counts that leave the gemeente (the SWV's regional view).
 
-Rule (domain.md, Reporting): a count from 1 to 4 is shown as "< 5" so no child can be
-recognised. A 0 is shown as 0: it is about no child at all, and the tables here count events
-and cases, not a population split into groups, so a 0 never says that *every* member of a
-known group shares something (the case in which statistics offices also hide zeros).
+Rule (domain.md, Reporting): a count from 0 to 4 is shown as "< 5" so no child can be
+recognised. A 0 is hidden too: next to the same table for a slightly different period (or a
+week later) a shown 0 turns a shown 1 into one known child's verklaring; with 0 hidden, "< 5"
+says only that the count is small.
 
 Primary suppression alone is not enough: next to a shown total, one hidden cell in a row or
 column is the total minus the others. Secondary suppression closes that, line by line:
@@ -12,8 +12,8 @@ column is the total minus the others. Secondary suppression closes that, line by
    hidden gets a second one hidden: the smallest shown non-zero cell of that line, or — when
    there is none — its total. A 0 is never chosen: a hidden 0 would be read back as 0 next to
    its partner (hidden cells are otherwise never 0);
-2. a line whose hidden cells add up (total minus shown cells) to exactly their number holds
-   only ones: it too gets one more hidden;
+2. a line whose hidden cells add up (total minus shown cells) to 0, or to 4 times their
+   number, holds only zeros (or only fours): it too gets one more hidden;
 3. repeat until no line changes, then solve the table's equations for the hidden cells
    (exact rational elimination): any hidden value the shown values still fix uniquely — e.g.
    through a chain of rows and columns — gets a neighbour in one of its lines hidden as well,
@@ -35,8 +35,8 @@ Pos = tuple[int, int]
 
 
 def primary(value: int) -> Value:
-    """One count on its own: 1 to 4 become "< 5"; 0 and 5 or more are shown."""
-    return SUPPRESSED if 0 < value < THRESHOLD else value
+    """One count on its own: 0 to 4 become "< 5"; 5 or more are shown."""
+    return SUPPRESSED if value < THRESHOLD else value
 
 
 @dataclass
@@ -66,7 +66,7 @@ def suppress_table(cells: list[list[int]], *, row_totals: bool = True,
     n = len(cells)
     m = cols if cols is not None else (len(cells[0]) if n else 0)
     grid, lines = _structure(cells, m, row_totals, col_totals)
-    hidden = {pos for pos, value in grid.items() if 0 < value < THRESHOLD}
+    hidden = {pos for pos, value in grid.items() if value < THRESHOLD}
     _secondary(grid, lines, hidden)
 
     def show(pos: Pos) -> Value:
@@ -140,7 +140,8 @@ def _line_pass(grid: dict[Pos, int], lines: list[_Line], hidden: set[Pos]) -> bo
         exposed = len(in_line) == 1
         if not exposed and line.total not in hidden:
             hidden_sum = grid[line.total] - sum(grid[p] for p in line.members if p not in hidden)
-            exposed = hidden_sum == len(in_line)  # every hidden cell must be a 1
+            # Hidden cells are 0 to 4: a sum of 0 makes them all 0, one of 4 each all 4.
+            exposed = hidden_sum in (0, len(in_line) * (THRESHOLD - 1))
         if exposed and _hide_in_line(grid, line, hidden):
             changed = True
     return changed

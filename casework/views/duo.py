@@ -10,6 +10,7 @@ from casework import policy
 from casework.extensions import db
 from casework.services import cases as case_service
 from casework.services import duo as duo_service
+from casework.services.audit import log_access
 from casework.services.errors import DomainError
 
 from ..forms.duo import DuoExportForm, DuoImportForm, DuoVrijstellingenForm
@@ -36,6 +37,8 @@ def duo_import():
             filename = getattr(upload, "filename", None) or None
             report = duo_service.import_meldingen(content, dry_run=bool(form.proefimport.data),
                                                   gemeente_ids=policy.gemeente_ids(user), reader=user)
+            log_access(user, None, "duo-dry-run" if report.dry_run else "duo-import", "web")
+            case_service.commit()  # the access log of the BSN lookups
             status = 200 if report.ok else 422
             if report.dry_run and report.ok and report.counts["valid"]:
                 if len(content) <= _REMEMBER_MAX:

@@ -146,7 +146,7 @@ def cases():
     rows = db.session.scalars(
         query.join(Child, Case.child_id == Child.id)
         .options(contains_eager(Case.child), joinedload(Case.gemeente))
-        .order_by(Case.due_on.asc().nulls_last(), Case.id)
+        .order_by(*policy.list_order(user))
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
     audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
@@ -158,8 +158,9 @@ def cases():
         "case": c,
         "kind": c.child.naam if policy.sees_identity(user, c) else None,
         "soort": texts.case_kind_label(c),
+        "reference": policy.reference_for(user, c),
         "status": _status_label(user, c),
-        "overdue": c.due_on is not None and c.due_on < today and c.is_open,
+        "overdue": c.due_on is not None and c.due_on < today and c.is_open and user.role != "school",
     } for c in rows]
     return render_template(
         "cases/list.html", items=items, state_groups=state_groups, state=state, kinds=kinds, kind=kind,
@@ -207,7 +208,7 @@ def _history(user, case: Case) -> list[dict]:
     wf = get_workflow(case.type)
     school = user.role == "school"
     history = []
-    for row in db.session.scalars(policy.history_query(user, case)):
+    for row in policy.history_rows(user, case):
         to_label = policy.state_for(user, case, row.to_state)[1]
         from_label = policy.state_for(user, case, row.from_state)[1] if row.from_state else None
         if school:
@@ -308,6 +309,7 @@ def _render_case(case: Case, *, posted: tuple[str, object] | None = None, error:
 
     return render_template(
         template, case=case, child=case.child if identity else None,
+        kenmerk=policy.reference_for(user, case),
         identity=identity, state_label=_status_label(user, case),
         uitleg=uitleg, actie=actie, fields=fields, notes=notes, history=history, deadlines=deadlines,
         letters=letters, forms=forms, hints=HINTS, error=error, general_errors=general_errors or [],
