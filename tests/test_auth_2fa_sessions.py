@@ -70,6 +70,23 @@ def test_professional_needs_the_code_after_the_password(client, demo):
     assert signed_in(client)
 
 
+def test_only_a_development_demo_shows_the_demo_users_code(app, client, demo, clock, monkeypatch):
+    password_step(client, LPA)
+    assert "de code is nu" not in text(client.get("/inloggen/code"))  # test: never shown
+
+    monkeypatch.setitem(app.config, "ENV_NAME", "development")
+    page = text(client.get("/inloggen/code"))
+    assert f"de code is nu {code_at(clock[0])}" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert client.post("/inloggen/code", data={"code": code_at(clock[0])}).status_code == 302
+
+    other = make_user("eigen@voorbeeldstad.test", "leerplichtambtenaar", demo.voorbeeldstad)
+    other.totp_secret = pyotp.random_base32()
+    commit()
+    client.post("/uitloggen")
+    password_step(client, other.email, "test-wachtwoord")
+    assert "de code is nu" not in text(client.get("/inloggen/code"))  # a real secret: never shown
+
+
 def test_a_code_works_only_once(client, demo, clock):
     code = code_at(clock[0])
     password_step(client, LPA)

@@ -119,7 +119,19 @@ def second_step():
     elif form.is_submitted():
         error, status = "Vul de code uit uw app in.", 422
     form.code.data = ""
-    return _with_retry_after(render_template("auth/code.html", form=form, error=error), status, retry_after)
+    page = render_template("auth/code.html", form=form, error=error, demo_code=_demo_code(user))
+    return _with_retry_after(page, status, retry_after)
+
+
+def _demo_code(user: User) -> str | None:
+    """On the developer's own machine, a demo user (set up with the known demo secret) is shown
+    the current code, so the demo works without an authenticator app. Never outside development."""
+    config = current_app.config
+    if config.get("ENV_NAME") != "development" or user.totp_secret != config.get("DEMO_TOTP_SECRET"):
+        return None
+    import pyotp
+
+    return pyotp.TOTP(user.totp_secret).now()
 
 
 def _with_retry_after(body, status: int, retry_after):
