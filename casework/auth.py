@@ -1,21 +1,26 @@
-"""Passwords (argon2id), browser sessions (Flask-Login) and API bearer tokens."""
+"""Passwords (argon2id), the second step (TOTP, recovery codes), browser sessions (Flask-Login
+plus a server-side `user_sessions` row per session) and API bearer tokens."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import ipaddress
 import math
+import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app, has_request_context, request, session
+from flask import current_app, flash, g, has_request_context, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, func, select, update
 
 from .extensions import db, login_manager
-from .models import ApiToken, LoginAttempt, PasswordResetToken, User, new_session_nonce, utcnow
+from .models import (
+    ApiToken, LoginAttempt, PasswordResetToken, RecoveryCode, User, UserSession, new_session_nonce, utcnow,
+)
 from .passwords import password_problems
 from .services.errors import NotAuthenticated, NotFound, RateLimited, ValidationFailed
 
@@ -180,8 +185,12 @@ def prune_login_attempts() -> int:
     return result.rowcount or 0
 
 
-def authenticate(email: str, password: str) -> User:
-    """The user for these credentials; the same error for an unknown email and a wrong password."""
+def authenticate(email: str, password: str, second_step: bool = True) -> User:
+    """The user for these credentials; the same error for an unknown email and a wrong password.
+
+    For a user with a second step (second_step_needed) the sign-in has not succeeded yet: the
+    attempt is only marked successful when the code is accepted (check_second_step,
+    confirm_enrolment). second_step=False: a signed-in user confirming the password."""
     email = (email or "").strip().lower()
     attempt = _start_attempt(email)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
@@ -195,24 +204,238 @@ def authenticate(email: str, password: str) -> User:
         raise NotAuthenticated("Het e-mailadres of het wachtwoord klopt niet.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    _attempt_succeeded(attempt)
+    if second_step and second_step_needed(user) is not None:
+        # The password is right but the code is still to come: this attempt neither counts as a
+        # failure nor as a sign-in (a sign-in would forgive the failures, also those of guessing
+        # the code). The code step is an attempt of its own (check_second_step).
+        db.session.delete(attempt)
+        db.session.commit()
+    else:
+        _attempt_succeeded(attempt)
     return user
 
 
+def _email_key(user: User) -> str:
+    return user.email.strip().lower()
+
+
+# ---------------------------------------------------------------- second step (TOTP, RFC 6238)
+
+TOTP_PERIOD = 30  # seconds per time step (the RFC's default, what every authenticator app uses)
+RECOVERY_CODE_COUNT = 10
+WRONG_CODE = "De code klopt niet of is al gebruikt. Vul de nieuwe code uit uw app in."
+
+
+def second_step_needed(user: User) -> str | None:
+    """"code" when the user must enter a code, "enrol" when a professional must first set up
+    the second step (CASEWORK_TOTP_REQUIRED), None when the password is enough (a parent)."""
+    if user.totp_enabled:
+        return "code"
+    if user.is_professional and current_app.config["TOTP_REQUIRED"]:
+        return "enrol"
+    return None
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()  # 32 base32 characters: 160 bits, as RFC 4226 recommends
+
+
+def totp_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email,
+                                               issuer_name=current_app.config["TOTP_ISSUER"])
+
+
+def _code_step(secret: str, code: str) -> int | None:
+    """The time step (now, or one step either side for clock drift) this 6-digit code is for."""
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(_now().replace(tzinfo=UTC).timestamp()) // TOTP_PERIOD
+    for step in (now - 1, now, now + 1):
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _normal(code: str | None) -> str:
+    return re.sub(r"[\s-]", "", code or "").lower()
+
+
+def _use_totp(user: User, secret: str, code: str) -> bool:
+    step = _code_step(secret, code)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False  # wrong, or used before: a code works once
+    user.totp_last_step = step
+    return True
+
+
+def _use_recovery_code(user: User, code: str) -> bool:
+    if not re.fullmatch(r"[0-9a-f]{10}", code):
+        return False
+    digest = hashlib.sha256(code.encode()).hexdigest()
+    row = db.session.scalar(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == digest,
+        RecoveryCode.used_at.is_(None)))
+    if row is None:
+        return False
+    row.used_at = _now()
+    return True
+
+
+def check_second_step(user: User, code: str | None) -> None:
+    """Accept a current, unused TOTP code or an unused recovery code (which is then used up);
+    a wrong code counts as a failed sign-in attempt for this account and address (the delays of
+    _start_attempt; a refused attempt raises RateLimited). Only an accepted code marks the
+    sign-in as succeeded; the caller commits (start_session, issue_token)."""
+    db.session.commit()  # nothing of this step may be undone by a refusal below
+    attempt = _start_attempt(_email_key(user))
+    code = _normal(code)
+    if user.totp_secret and (_use_totp(user, user.totp_secret, code) or _use_recovery_code(user, code)):
+        _attempt_succeeded(attempt)
+        return
+    db.session.rollback()
+    _log_security("inloggen_mislukt", user, email=_email_key(user), commit=True)
+    raise NotAuthenticated(WRONG_CODE, {"otp": [WRONG_CODE]})
+
+
+def remaining_recovery_codes(user: User) -> int:
+    return db.session.scalar(select(func.count()).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+
+
+def start_enrolment(user: User) -> str:
+    """The secret being set up (kept until confirmed, so reloading the page shows the same QR)."""
+    if not user.totp_pending_secret:
+        user.totp_pending_secret = new_totp_secret()
+        db.session.commit()
+    return user.totp_pending_secret
+
+
+ENROL_WRONG = "De code klopt niet. Controleer de tijd op uw telefoon en vul de nieuwe code uit de app in."
+
+
+def confirm_enrolment(user: User, code: str | None, signing_in: bool = True) -> list[str]:
+    """Switch the second step on when the code matches the pending secret; returns the new
+    recovery codes (shown once; only their sha256 is kept). A wrong code counts as a failed
+    attempt (the sign-in delays); at sign-in it is a failed sign-in. The caller commits."""
+    db.session.commit()
+    attempt = _start_attempt(_email_key(user))
+    secret = user.totp_pending_secret
+    if not secret or not _use_totp(user, secret, _normal(code)):
+        db.session.rollback()
+        if signing_in:
+            _log_security("inloggen_mislukt", user, email=_email_key(user))
+        db.session.commit()
+        raise NotAuthenticated(ENROL_WRONG, {"code": [ENROL_WRONG]})
+    _attempt_succeeded(attempt)
+    user.totp_secret, user.totp_pending_secret, user.totp_enrolled_at = secret, None, _now()
+    return new_recovery_codes(user)
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = [secrets.token_hex(5) for _ in range(RECOVERY_CODE_COUNT)]
+    for code in codes:
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=hashlib.sha256(code.encode()).hexdigest(),
+                                    created_at=_now()))
+    return [f"{c[:5]}-{c[5:]}" for c in codes]
+
+
+def reset_second_step(user: User) -> None:
+    """A beheerder's reset: the second step is off and set up again at the next sign-in; every
+    session and token of the user ends (the old phone may be in someone else's hands)."""
+    user.totp_secret = user.totp_pending_secret = user.totp_enrolled_at = user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    end_all_sessions(user)
+
+
+# ---------------------------------------------------------------- browser sessions
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def user_agent_summary(ua: str | None) -> str:
+    """"Firefox op Windows": enough to recognise one's own devices, nothing more."""
+    ua = ua or ""
+    browser = next((name for token, name in (
+        ("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"), ("python-requests", "script"), ("curl/", "curl"),
+    ) if token in ua), "")
+    system = next((name for token, name in (
+        ("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
+        ("Mac OS X", "macOS"), ("Linux", "Linux"),
+    ) if token in ua), "")
+    if browser and system:
+        return f"{browser} op {system}"
+    return (browser or system or ua[:60] or "onbekend")[:200]
+
+
+def idle_timeout(user: User) -> timedelta:
+    cfg = current_app.config
+    minutes = cfg["SESSION_IDLE_MINUTES_OUDER"] if user.role == "ouder" else cfg["SESSION_IDLE_MINUTES"]
+    return timedelta(minutes=minutes)
+
+
 def start_session(user: User) -> None:
+    """Sign in on the web (after the second step): a fresh cookie holding only a random key whose
+    sha256 is the session's row."""
     session.clear()  # a fresh session at login: nothing from before survives
+    key = secrets.token_urlsafe(32)
+    now = _now()
+    db.session.add(UserSession(user_id=user.id, key_hash=_key_hash(key), created_at=now,
+                               last_seen_at=now,
+                               user_agent=user_agent_summary(request.headers.get("User-Agent"))))
+    session["sid"] = key
     login_user(user)
     _log_security("inloggen", user)
     db.session.commit()
 
 
-def end_session(user: User) -> None:
-    # Rotating the nonce invalidates every cookie of this user, also copies kept elsewhere.
-    user.session_nonce = new_session_nonce()
+def current_session_row() -> UserSession | None:
+    return g.get("user_session")
+
+
+def _revoke_tokens(user: User) -> None:
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=_now()))
+
+
+def end_session(user: User, revoke_tokens: bool = False) -> None:
+    """Sign out here: this session's row ends (a copied cookie is worthless); on request the
+    user's API tokens are revoked too."""
+    row = current_session_row()
+    if row is not None:
+        row.ended_at = _now()
+    if revoke_tokens:
+        _revoke_tokens(user)
     _log_security("uitloggen", user)
     db.session.commit()
     logout_user()
     session.clear()
+
+
+def sign_out_everywhere(user: User) -> None:
+    """"Overal afmelden": every browser session and every API token of this user ends."""
+    end_all_sessions(user)
+    _log_security("uitloggen", user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def active_sessions(user: User) -> list[UserSession]:
+    now = _now()
+    return list(db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+        UserSession.created_at > now - timedelta(hours=current_app.config["SESSION_MAX_HOURS"]),
+        UserSession.last_seen_at > now - idle_timeout(user)).order_by(UserSession.created_at.desc())))
+
+
+def active_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > _now()).order_by(ApiToken.created_at.desc())))
 
 
 @login_manager.user_loader
@@ -222,9 +445,27 @@ def _load_user(user_key: str) -> User | None:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or not secrets.compare_digest(user.session_nonce, nonce):
+        return None  # a deactivated user's sessions end at once
+    key = session.get("sid")
+    row = db.session.scalar(select(UserSession).where(UserSession.key_hash == _key_hash(key))) if key else None
+    if row is None or row.user_id != user.id or row.ended_at is not None:
         return None
+    now = _now()
+    if (now - row.last_seen_at > idle_timeout(user)
+            or now - row.created_at > timedelta(hours=current_app.config["SESSION_MAX_HOURS"])):
+        row.ended_at = now
+        db.session.commit()
+        session.clear()
+        flash("Uw sessie is verlopen. Log opnieuw in.", "info")
+        return None
+    if now - row.last_seen_at >= timedelta(seconds=10):
+        row.last_seen_at = now  # the loader runs first in a request: nothing else is pending
+        db.session.commit()
+    g.user_session = row
     return user
 
+
+# ---------------------------------------------------------------- API tokens
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -232,8 +473,11 @@ def _token_hash(token: str) -> str:
 
 def issue_token(user: User) -> tuple[str, datetime]:
     token = secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
-    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires))
+    now = _now()
+    expires = now + timedelta(hours=current_app.config["API_TOKEN_HOURS"])
+    ua = user_agent_summary(request.headers.get("User-Agent")) if has_request_context() else ""
+    db.session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires,
+                            created_at=now, user_agent=ua))
     _log_security("token_aangemaakt", user)
     db.session.commit()
     return token, expires
@@ -250,8 +494,12 @@ def token_row() -> ApiToken | None:
     if not token:
         return None
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+    now = _now()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None
+    if row.last_used_at is None or now - row.last_used_at >= timedelta(minutes=1):
+        row.last_used_at = now  # the first look-up of a request: nothing else is pending yet
+        db.session.commit()
     return row
 
 
@@ -266,14 +514,14 @@ def revoke_current_token() -> None:
     row = token_row()
     if row is None:
         raise NotAuthenticated("Dit token is niet (meer) geldig.")
-    row.revoked_at = utcnow()
+    row.revoked_at = _now()
     _log_security("token_ingetrokken", row.user)
     db.session.commit()
 
 
 # ------------------------------------------------------------------ passwords: set, change, reset
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, keep: UserSession | None = None) -> None:
     """Set a new password under the password rules; ends every session and token of the user.
 
     The demo loader and synthetic data use hash_password() directly (the demo password "demo"
@@ -284,16 +532,20 @@ def set_password(user: User, password: str) -> None:
     if problems:
         raise ValidationFailed(problems[0], fields={"wachtwoord": problems})
     user.password_hash = hash_password(password)
-    end_all_sessions(user)
+    end_all_sessions(user, keep=keep)
 
 
-def end_all_sessions(user: User) -> None:
-    """Every browser session (the nonce in the cookie) and API token of this user ends now.
-
-    Server-side session records, where they exist, must be ended here as well.
-    """
+def end_all_sessions(user: User, keep: UserSession | None = None) -> None:
+    """Every browser session (its `user_sessions` row, and the nonce in the cookie, also of
+    cookies that predate the session rows), API token and password reset link of this user ends
+    now; `keep`: a session row that stays (the browser that changed the password). The caller
+    commits."""
     now = _now()
     user.session_nonce = new_session_nonce()
+    ended = update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+    if keep is not None:
+        ended = ended.where(UserSession.id != keep.id)
+    db.session.execute(ended.values(ended_at=now))
     db.session.execute(update(ApiToken).where(
         ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now))
     db.session.execute(update(PasswordResetToken).where(
@@ -304,11 +556,12 @@ def end_all_sessions(user: User) -> None:
 def change_password(user: User, current: str, new: str) -> None:
     """Change with the current password (counted like a sign-in); this browser stays signed in."""
     try:
-        authenticate(user.email, current)
+        authenticate(user.email, current, second_step=False)
     except NotAuthenticated:
         raise ValidationFailed("Uw huidige wachtwoord klopt niet.",
                                fields={"huidig": ["Uw huidige wachtwoord klopt niet."]}) from None
-    set_password(user, new)
+    keep = current_session_row() if has_request_context() else None
+    set_password(user, new, keep=keep)
     db.session.commit()
     if has_request_context():
         login_user(user)  # this cookie carries the new nonce; other browsers are signed out

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from .auth import hash_password
 from .extensions import db
-from .models import Child, Organisation, User
+from .models import Child, Organisation, User, utcnow
 
 ORGANISATIONS = [
     # kind, code, naam, adres, postcode_plaats, telefoon, email
@@ -107,6 +107,10 @@ def load_demo() -> str:
         user.organisation_id = orgs[code].id if code else None
         if email in PARENT_ADDRESS:
             user.adres, user.postcode_plaats = PARENT_ADDRESS[email]
+        if role != "ouder" and user.totp_secret is None:
+            # Demo professionals have the second step set up with the documented demo secret.
+            user.totp_secret = current_app.config["DEMO_TOTP_SECRET"]
+            user.totp_enrolled_at = utcnow()
         users[email] = user
     db.session.flush()
 

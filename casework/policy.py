@@ -614,7 +614,16 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "api.report_swv": frozenset({"swv_adviseur"}),
     # web UI
     "auth.login": PUBLIC,
+    "auth.second_step": PUBLIC,  # only with a pending sign-in (the right password just now)
+    "auth.enrol_at_login": PUBLIC,  # idem
     "auth.logout": _ALL,
+    "auth.account": _ALL,
+    "auth.enrol": _ALL,
+    "auth.new_recovery_codes": _ALL,
+    "auth.logout_everywhere": _ALL,
+    "auth.keepalive": _ALL,
+    "auth.users": frozenset({"beheerder"}),
+    "auth.reset_totp": frozenset({"beheerder"}),
     "auth.change_password": _ALL,
     "auth.forgot_password": PUBLIC,
     "auth.reset_password": PUBLIC,

@@ -447,7 +447,10 @@ class _Generator:
             "id": user_id, "email": f"{local}@{EMAIL_DOMAIN}", "naam": naam, "functie": functie,
             "telefoon": "", "password_hash": self.password_hash, "role": role,
             "organisation_id": org_id, "active": True, "session_nonce": new_session_nonce(),
-            "adres": adres[0], "postcode_plaats": adres[1]})
+            "adres": adres[0], "postcode_plaats": adres[1],
+            # like the demo: professionals have the second step set up with the demo secret
+            "totp_secret": None if role == "ouder" else current_app.config["DEMO_TOTP_SECRET"],
+            "totp_enrolled_at": None if role == "ouder" else datetime(2026, 1, 1)})
         self.report.users += 1
         return user_id
 

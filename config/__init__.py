@@ -49,6 +49,18 @@ class BaseConfig:
     BEOORDEEL_TERMIJN_DAGEN = 42  # deskundige assesses within this many days
     MAX_HERBEOORDELING_MAANDEN = 12  # default per gemeente when the gemeente sets none
     API_TOKEN_HOURS = 8
+    # Two-step sign-in: every professional role (all but ouder) must set up and use a TOTP code.
+    TOTP_REQUIRED = True
+    TOTP_ISSUER = "Casework"  # the name authenticator apps show next to the code
+    # The demo professionals are set up with this TOTP secret (base32), so the demo works at once.
+    DEMO_TOTP_SECRET = "CASEWORKDEMOCASEWORKDEMOCASEWORK"  # 160 bits, base32
+    LOGIN_SECOND_STEP_MINUTES = 5  # time between the password and the code before starting over
+    # Browser sessions: signed out after this many idle minutes (parents: the _OUDER one), and
+    # after SESSION_MAX_HOURS whatever happens; the warning comes SESSION_WARNING_SECONDS before.
+    SESSION_IDLE_MINUTES = 15
+    SESSION_IDLE_MINUTES_OUDER = 30
+    SESSION_MAX_HOURS = 12
+    SESSION_WARNING_SECONDS = 120
     # Sign-in delays (casework/auth.py): after LOGIN_ACCOUNT_FREE_FAILURES failures on one account
     # (or LOGIN_ADDRESS_FREE_FAILURES from one client address, over all accounts) within
     # LOGIN_WINDOW_MINUTES, each next attempt waits 1, 2, 4 ... seconds after the last failure, at
@@ -108,6 +120,10 @@ class BaseConfig:
         cfg["QUEUE_BACKEND"] = _env("CASEWORK_QUEUE_BACKEND", cls.QUEUE_BACKEND)
         cfg["QUEUE_PATH"] = _env("CASEWORK_QUEUE_PATH", cls.QUEUE_PATH)
         cfg["REDIS_URL"] = _env("CASEWORK_REDIS_URL", cls.REDIS_URL)
+        cfg["TOTP_REQUIRED"] = _env("CASEWORK_TOTP_REQUIRED", "1" if cls.TOTP_REQUIRED else "0") \
+            not in ("0", "false", "no", "off")
+        cfg["TOTP_ISSUER"] = _env("CASEWORK_TOTP_ISSUER", cls.TOTP_ISSUER)
+        cfg["DEMO_TOTP_SECRET"] = _env("CASEWORK_DEMO_TOTP_SECRET", cls.DEMO_TOTP_SECRET)
         cfg["SMTP_HOST"] = _env("CASEWORK_SMTP_HOST", cls.SMTP_HOST)
         cfg["SMTP_USER"] = _env("CASEWORK_SMTP_USER", cls.SMTP_USER)
         cfg["SMTP_PASSWORD"] = _env("CASEWORK_SMTP_PASSWORD", cls.SMTP_PASSWORD)
@@ -129,6 +145,8 @@ class BaseConfig:
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
             "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN", "HSTS_SECONDS",
             "LETTER_MAX_HTML_CHARS",
+            "LOGIN_SECOND_STEP_MINUTES", "SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES_OUDER",
+            "SESSION_MAX_HOURS", "SESSION_WARNING_SECONDS",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import nullcontext
 
+import pyotp
 import pytest
-from sqlalchemy import create_engine, select, text
+from flask import g, request_started
+from sqlalchemy import create_engine, func, select, text, update
 
 from casework import create_app
 from casework.extensions import db, queue
@@ -59,7 +62,24 @@ def make_app(tmp_dir, database_url: str | None = None, **overrides):
     with app.app_context():
         upgrade_database()
         load_demo()
+    request_started.connect(_forget_request_user, app)
+    _MADE_APPS.append(app)
     return app
+
+
+def _forget_request_user(sender, **extra) -> None:
+    """A test's app context (and so `g`) outlives each request of the test client; the user that
+    Flask-Login caches in `g` is per request, as in the running app."""
+    g.pop("_login_user", None)
+    g.pop("user_session", None)
+
+
+_MADE_APPS: list = []
+
+
+def latest_app():
+    """The app make_app built last (the one a browser test's server runs)."""
+    return _MADE_APPS[-1]
 
 
 def fresh_postgres_database_url(name: str) -> str:
@@ -131,9 +151,36 @@ def demo(app_ctx):
     return demo_namespace()
 
 
+def otp_code(email: str, app=None) -> str:
+    """The code a demo professional's authenticator app shows now (the demo TOTP secret).
+
+    A code works once per 30-second step, so the user's last used step is forgotten first: a test
+    may sign the same demo user in several times. `app`: another app than the test's (browser tests).
+    """
+    from casework.models import User
+
+    with app.app_context() if app is not None else nullcontext():
+        db.session.execute(update(User).where(func.lower(User.email) == email.strip().lower())
+                           .values(totp_last_step=None))
+        db.session.commit()
+    return pyotp.TOTP(TestConfig.DEMO_TOTP_SECRET).now()
+
+
+def web_login(client, email: str, password: str = "demo", **kwargs):
+    """Sign in on the web like a person: password, then (when asked) the code from the app.
+    Returns the last response (a 302 onwards when it worked)."""
+    response = client.post("/inloggen", data={"email": email, "wachtwoord": password}, **kwargs)
+    if response.status_code == 302 and response.location.startswith("/inloggen/code"):
+        again = {k: kwargs[k] for k in ("headers", "environ_base") if k in kwargs}
+        response = client.post("/inloggen/code", data={"code": otp_code(email)}, **again)
+    return response
+
+
 def api_token(client, email: str, password: str = "demo") -> dict:
-    """Authorization headers for a demo user, obtained through the real token endpoint."""
-    response = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+    """Authorization headers for a demo user, obtained through the real token endpoint (with the
+    code of the second step; a parent without it ignores the field)."""
+    response = client.post("/api/v1/auth/token",
+                           json={"email": email, "password": password, "otp": otp_code(email)})
     assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 
 from casework.auth import hash_password
 from casework.extensions import db, queue
-from casework.models import AuditEvent, Case, Child, Letter, Organisation, User
+from casework.models import AuditEvent, Case, Child, Letter, Organisation, User, utcnow
 from casework.services.cases import commit, fire, open_case
 from casework.workflows.base import add_months
+from config import TestConfig
 
 CASE_TYPE = "vrijstelling_5a"
 
@@ -106,6 +107,8 @@ def _password_hash() -> str:
 def make_user(email: str, role: str, organisation: Organisation | None, naam: str = "Testgebruiker") -> User:
     user = User(email=email, naam=naam, role=role, password_hash=_password_hash(),
                 organisation_id=organisation.id if organisation else None)
+    if role != "ouder":  # like the demo professionals: the second step set up with the demo secret
+        user.totp_secret, user.totp_enrolled_at = TestConfig.DEMO_TOTP_SECRET, utcnow()
     db.session.add(user)
     commit()
     return user

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from casework.extensions import db
 from casework.formatting import format_datum_tijd
 from casework.models import AccessLog, Letter
-from conftest import api_token, render_pending
+from conftest import api_token, render_pending, web_login
 from factories import make_case
 from test_browser import browser_app, page, server  # noqa: F401 - fixtures
 
@@ -33,7 +33,7 @@ def rows(**where) -> list[AccessLog]:
 
 
 def login(client, email: str):
-    response = client.post("/inloggen", data={"email": email, "wachtwoord": "demo"})
+    response = web_login(client, email)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 
@@ -121,6 +121,11 @@ def test_sign_in_sign_out_and_failed_sign_in_are_logged(client, demo):
     assert rows(what="uitloggen", user_id=demo.lpa.id)
     client.post("/inloggen", data={"email": LPA, "wachtwoord": "fout"})
     assert rows(what="inloggen_mislukt", user_id=demo.lpa.id)
+    # The right password and a wrong code: a failed sign-in too, and no sign-in logged.
+    client.post("/inloggen", data={"email": LPA, "wachtwoord": "demo"})
+    client.post("/inloggen/code", data={"code": "000000x"})
+    assert len(rows(what="inloggen_mislukt", user_id=demo.lpa.id)) == 2
+    assert len(rows(what="inloggen", user_id=demo.lpa.id)) == 1
 
     client.post("/inloggen", data={"email": "Niemand@Example.test", "wachtwoord": "fout"})
     unknown = [r for r in rows(what="inloggen_mislukt") if r.user_id is None]

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
+from conftest import otp_code
 from test_api_support import LATE, TODAY, api_fixture  # noqa: F401  (the api fixture)
 
 from casework.extensions import db
@@ -29,7 +30,8 @@ def assert_error(response, status: int, code: str, *fields: str) -> dict:
 
 def test_token_for_valid_credentials(client, demo):
     response = client.post("/api/v1/auth/token", json={"email": "LEERPLICHT@voorbeeldstad.test ",
-                                                      "password": "demo"})
+                                                      "password": "demo",
+                                                      "otp": otp_code("leerplicht@voorbeeldstad.test")})
     body = response.get_json()
     assert response.status_code == 200, body
     assert set(body) == {"token", "expires_at"}

@@ -6,6 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from conftest import api_token
+
 from casework.workflows.base import add_months
 
 EMAILS = {
@@ -38,9 +40,7 @@ class Api:
 
     def headers(self, who: str) -> dict:
         if who not in self._headers:
-            response = self.client.post("/api/v1/auth/token", json={"email": EMAILS[who], "password": "demo"})
-            assert response.status_code == 200, response.get_json()
-            self._headers[who] = {"Authorization": f"Bearer {response.get_json()['token']}"}
+            self._headers[who] = api_token(self.client, EMAILS[who])
         return self._headers[who]
 
     def get(self, who: str, path: str, **kwargs):

@@ -5,11 +5,12 @@ import hashlib
 from datetime import timedelta
 
 import pytest
+from flask import session
 from sqlalchemy import func, select
 
 from casework import auth
 from casework.extensions import db
-from casework.models import ApiToken, LoginAttempt, User, utcnow
+from casework.models import ApiToken, LoginAttempt, User, UserSession, utcnow
 from casework.services.errors import NotAuthenticated, RateLimited
 from factories import make_user
 from fake_clock import install_clock
@@ -179,17 +180,19 @@ def test_token_of_a_deactivated_user_refused(app, demo):
 
 # ------------------------------------------------------------------ browser sessions
 
-def test_end_session_rotates_the_nonce(app, demo):
+def test_end_session_ends_the_server_side_session(app, demo):
     user = demo.ouder1
     with app.test_request_context():
         auth.start_session(user)
-        old_key = user.get_id()
-        assert auth._load_user(old_key).id == user.id
+        key, sid = user.get_id(), session["sid"]
+        assert auth._load_user(key).id == user.id
         auth.end_session(user)
-    assert user.session_nonce != old_key.partition(":")[2]
-    # The old cookie's key no longer loads the user; the new one does.
-    assert auth._load_user(old_key) is None
-    assert auth._load_user(user.get_id()).id == user.id
+    # The cookie copied before signing out no longer loads the user: its session row has ended.
+    with app.test_request_context():
+        session["sid"] = sid
+        assert auth._load_user(key) is None
+    row = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
+    assert row.ended_at is not None
 
 
 def test_session_key_of_an_inactive_user_or_a_forged_nonce_loads_nobody(demo):

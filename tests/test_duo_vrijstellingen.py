@@ -17,7 +17,7 @@ from casework.services import duo
 from casework.services.cases import commit, open_case
 from casework.services.errors import ValidationFailed
 from casework.services.tabular import XLSX_MIMETYPE
-from conftest import api_token
+from conftest import api_token, web_login
 from factories import dien_in_data, fire_and_commit, make_case, make_child, verklaring_data
 
 LPA = "leerplicht@voorbeeldstad.test"
@@ -162,7 +162,7 @@ def test_cli(app, demo, spring, tmp_path):
 
 
 def login(client, email):
-    response = client.post("/inloggen", data={"email": email, "wachtwoord": "demo"})
+    response = web_login(client, email)
     assert response.status_code == 302, response.get_data(as_text=True)
 
 

@@ -23,6 +23,7 @@ from casework.extensions import db
 from casework.models import AccessLog, Case, Organisation, Schoolvakantie
 from casework.services import cases as case_service
 from casework.services.cases import commit
+from conftest import web_login
 
 TODAY = date(2026, 12, 3)
 D = date
@@ -240,7 +241,7 @@ BEHEER = "beheer@voorbeeldstad.test"
 
 
 def login(client, email: str):
-    response = client.post("/inloggen", data={"email": email, "wachtwoord": "demo"})
+    response = web_login(client, email)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 

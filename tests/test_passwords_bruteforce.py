@@ -9,13 +9,13 @@ from html import unescape
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import g
+from flask import g, has_app_context
 from sqlalchemy import func, select
 
 from casework import create_app
 from casework.extensions import db
 from casework.models import ApiToken, PasswordResetToken, User
-from conftest import PG_URL, fresh_postgres_database_url, make_app
+from conftest import PG_URL, fresh_postgres_database_url, make_app, otp_code, web_login
 from fake_clock import install_clock
 
 OUDER1 = "ouder1@voorbeeld.test"
@@ -30,12 +30,14 @@ def page(response) -> str:
 
 
 def login(client, email, password="demo", address="127.0.0.1"):
-    return client.post("/inloggen", data={"email": email, "wachtwoord": password},
-                       environ_base={"REMOTE_ADDR": address})
+    """The whole web sign-in (with the code of the second step where the user has one)."""
+    return web_login(client, email, password, environ_base={"REMOTE_ADDR": address})
 
 
 def token(client, email, password="demo", address="127.0.0.1"):
-    return client.post("/api/v1/auth/token", json={"email": email, "password": password},
+    return client.post("/api/v1/auth/token",
+                       json={"email": email, "password": password,
+                             "otp": otp_code(email) if has_app_context() else ""},
                        environ_base={"REMOTE_ADDR": address})
 
 

@@ -15,6 +15,7 @@ from casework.extensions import db
 from casework.models import Case, Child, User
 from casework.services.cases import commit
 from factories import make_case
+from conftest import web_login
 
 LPA = "leerplicht@voorbeeldstad.test"
 SWV = "adviseur@swv-voorbeeldregio.test"
@@ -61,7 +62,7 @@ def api_children(client, headers, q: str) -> set[str]:
 
 
 def web_get(client, email: str, path: str, q: str) -> str:
-    response = client.post("/inloggen", data={"email": email, "wachtwoord": "demo"})
+    response = web_login(client, email)
     assert response.status_code == 302
     response = client.get(path, query_string={"q": q})
     assert response.status_code == 200

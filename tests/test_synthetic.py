@@ -18,6 +18,7 @@ from casework.synthetic import (
     SYNTHETIC_ATTEMPTS, RealDataPresent, generate, real_cases_present, school_year_start,
 )
 from casework.workflows import get_workflow
+from conftest import otp_code
 from factories import make_case
 
 PEILDATUM = date(2026, 6, 15)
@@ -156,7 +157,8 @@ def test_the_real_workflow_and_policy_accept_the_data(generated, app):
 
 def test_users_can_sign_in_with_the_demo_password(generated, client):
     email = db.session.scalar(select(User.email).where(User.email.like("leerplicht1.syn1-gm0001@%")))
-    response = client.post("/api/v1/auth/token", json={"email": email, "password": "demo"})
+    response = client.post("/api/v1/auth/token",
+                           json={"email": email, "password": "demo", "otp": otp_code(email)})
     assert response.status_code == 200
 
 

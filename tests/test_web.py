@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
+from flask import g
 from sqlalchemy import event, func, select
 
 from casework import policy
@@ -16,7 +17,7 @@ from casework.services import cases as case_service
 from casework.services.audit import history_count
 from casework.views.texts import OUDER_STATUS, STATE_UITLEG, ouder_uitleg
 from casework.workflows.vrijstelling import EVENTS, STATES
-from conftest import render_pending
+from conftest import otp_code, render_pending, web_login
 
 LPA = "leerplicht@voorbeeldstad.test"
 LPA_BUURDORP = "leerplicht@buurdorp.test"
@@ -34,7 +35,7 @@ WRONG_LOGIN = "Het e-mailadres of het wachtwoord klopt niet."
 
 
 def login(client, email, password="demo", **kwargs):
-    return client.post("/inloggen", data={"email": email, "wachtwoord": password}, **kwargs)
+    return web_login(client, email, password, **kwargs)
 
 
 def logged_in(client, email):
@@ -181,8 +182,7 @@ def test_login_is_rate_limited(client, app, monkeypatch):
     ("javascript:alert(1)", "/"),
 ])
 def test_login_redirects_only_to_local_next(client, target, expected):
-    response = client.post("/inloggen", query_string={"next": target},
-                           data={"email": LPA, "wachtwoord": "demo"})
+    response = login(client, LPA, query_string={"next": target})  # next survives the second step
     assert response.status_code == 302
     assert response.location == expected
 
@@ -218,7 +218,14 @@ def test_csrf_is_enforced_when_enabled(client, app, monkeypatch):
     page = text(client.get("/inloggen"))
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post("/inloggen", data={"email": LPA, "wachtwoord": "demo", "csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.location == "/inloggen/code"
+    g.pop("csrf_token", None)  # the test's app context (and so g) outlives each request
+    page = text(client.get("/inloggen/code"))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    response = client.post("/inloggen/code", data={"code": "123456"})
+    assert response.status_code == 400  # the second step's form is protected too
+    response = client.post("/inloggen/code", data={"code": otp_code(LPA), "csrf_token": token})
+    assert response.status_code == 302 and response.location == "/"
 
 
 def test_pages_send_protective_headers(client):

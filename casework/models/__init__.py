@@ -6,12 +6,15 @@ from .child import Child, parent_children
 from .letter import Letter
 from .organisation import Organisation, jgz_gemeenten, swv_buren, swv_gemeenten
 from .schoolvakantie import Schoolvakantie
-from .user import ROLES, ApiToken, LoginAttempt, PasswordResetToken, User, new_session_nonce
+from .user import (
+    PROFESSIONAL_ROLES, ROLES, ApiToken, LoginAttempt, PasswordResetToken, RecoveryCode, User, UserSession,
+    new_session_nonce,
+)
 
 __all__ = [
     "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "AuditSeal", "Base",
     "Case", "Child", "Letter", "LoginAttempt", "MedicalNote", "Organisation", "PasswordResetToken",
-    "Schoolvakantie", "User",
+    "PROFESSIONAL_ROLES", "RecoveryCode", "Schoolvakantie", "User", "UserSession",
     "jgz_gemeenten",
     "new_session_nonce", "parent_children", "swv_buren", "swv_gemeenten", "utcnow",
 ]

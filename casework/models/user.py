@@ -10,6 +10,8 @@ from .base import Base, utcnow
 from .organisation import Organisation
 
 ROLES = ("leerplichtambtenaar", "jeugdarts", "swv_adviseur", "ouder", "school", "beheerder")
+# Every role but the parent signs in with a second step (CASEWORK_TOTP_REQUIRED).
+PROFESSIONAL_ROLES = frozenset(ROLES) - {"ouder"}
 
 
 def new_session_nonce() -> str:
@@ -33,6 +35,12 @@ class User(Base):
     session_nonce: Mapped[str] = mapped_column(String(64), default=new_session_nonce)
     adres: Mapped[str] = mapped_column(String(200), default="")
     postcode_plaats: Mapped[str] = mapped_column(String(200), default="")
+    # Two-step sign-in (TOTP, RFC 6238): the base32 secret once enrolment is confirmed, a
+    # secret being set up, and the last time step used (a code works only once).
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[Organisation | None] = relationship()
 
@@ -52,6 +60,43 @@ class User(Base):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_nonce}"
 
+    @property
+    def is_professional(self) -> bool:
+        return self.role in PROFESSIONAL_ROLES
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
+
+
+class RecoveryCode(Base):
+    """One-time codes for when the authenticator app is lost; stored as sha256 (they are random)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class UserSession(Base):
+    """A browser session on the server: the cookie holds only a random id whose sha256 is here,
+    so sessions can be listed, timed out and ended."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
+
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
@@ -62,6 +107,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
 
     user: Mapped[User] = relationship()
 

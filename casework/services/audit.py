@@ -517,6 +517,7 @@ WHAT_LABELS = {
     "uitloggen": "Uitgelogd",
     "token_aangemaakt": "Token aangemaakt",
     "token_ingetrokken": "Token ingetrokken",
+    "tweestaps_hersteld": "Tweestapsverificatie van een gebruiker hersteld",
     "toegang_geweigerd": "Toegang geweigerd",
 }
 CHANNEL_LABELS = {"api": "Koppeling (API)", "web": "Website", "cli": "Opdracht op de server"}

@@ -90,8 +90,18 @@ def _nav_items(user) -> list[tuple[str, str]]:
                 ("web.new_kennisgeving", "Beroep doen op vrijstelling")]
     if role == "beheerder":
         return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling"),
-                ("web.schoolvakanties", "Schoolvakanties"), ("web.beheer_access_log", "Toegangslog")]
+                ("web.schoolvakanties", "Schoolvakanties"), ("auth.users", "Gebruikers"),
+                ("web.beheer_access_log", "Toegangslog")]
     return []
+
+
+def _session_idle_seconds(user) -> int:
+    """Seconds of idleness before this page's session ends (for the warning script), or 0."""
+    from casework import auth
+
+    if user is None or auth.current_session_row() is None:
+        return 0
+    return int(auth.idle_timeout(user).total_seconds())
 
 
 def register_views(app: Flask) -> None:
@@ -114,6 +124,7 @@ def register_views(app: Flask) -> None:
             "current": user,
             "role_label": ROLE_LABELS.get(user.role, user.role) if user else "",
             "nav_items": _nav_items(user) if user else [],
+            "session_idle_seconds": _session_idle_seconds(user),
         }
 
     @app.after_request

@@ -1,15 +1,25 @@
-"""Sign in and sign out of the web UI (endpoints auth.login, auth.logout)."""
+"""Sign in (password, then the second step or its set-up), sign out, the user's own sessions
+and tokens, and the beheerder's reset of someone's second step."""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+import segno
+from flask import (
+    Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for,
+)
 from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import or_, select
 
 from casework import auth, mail
+from casework.extensions import db
+from casework.models import Organisation, User
+from casework.services.audit import log_security
 from casework.services.errors import NotAuthenticated, RateLimited, ValidationFailed
 
-from ..forms.auth import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
+from ..forms.auth import ChangePasswordForm, CodeForm, EnrolForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
 
 bp = Blueprint("auth", __name__)
 
@@ -45,9 +55,14 @@ def login():
         except NotAuthenticated as exc:
             error = exc.message
         else:
-            auth.start_session(user)
-            flash(f"U bent ingelogd als {user.naam}.", "success")
-            return redirect(next_url or url_for("web.home"))
+            step = auth.second_step_needed(user)
+            if step is None:
+                return _signed_in(user, next_url)
+            db.session.commit()  # a rehashed password
+            session.clear()
+            session["pending_login"] = {"uid": user.id, "nonce": user.session_nonce,
+                                        "at": time.time(), "next": next_url}
+            return redirect(url_for("auth.second_step" if step == "code" else "auth.enrol_at_login"))
     elif form.is_submitted():
         error, status = "Vul uw e-mailadres en wachtwoord in.", 422
     if error:
@@ -59,11 +74,195 @@ def login():
     return response
 
 
+def _signed_in(user: User, next_url: str | None):
+    auth.start_session(user)
+    flash(f"U bent ingelogd als {user.naam}.", "success")
+    return redirect(next_url or url_for("web.home"))
+
+
+def _pending_user() -> tuple[User | None, str | None]:
+    """The user who gave the right password a moment ago and still has to do the second step."""
+    pending = session.get("pending_login")
+    if not isinstance(pending, dict):
+        return None, None
+    minutes = current_app.config["LOGIN_SECOND_STEP_MINUTES"]
+    user = db.session.get(User, pending.get("uid") or 0)
+    if (user is None or not user.active or user.session_nonce != pending.get("nonce")
+            or time.time() - pending.get("at", 0) > minutes * 60):
+        session.pop("pending_login", None)
+        return None, None
+    return user, safe_next(pending.get("next"))
+
+
+def _start_over():
+    flash("Log opnieuw in met uw e-mailadres en wachtwoord.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/inloggen/code", methods=["GET", "POST"])
+def second_step():
+    user, next_url = _pending_user()
+    if user is None or not user.totp_enabled:
+        return _start_over()
+    form = CodeForm()
+    error, status, retry_after = None, 200, None
+    if form.validate_on_submit():
+        try:
+            auth.check_second_step(user, form.code.data)
+        except RateLimited as exc:
+            session.pop("pending_login", None)
+            error, status, retry_after = exc.message, 429, exc.extra.get("retry_after")
+        except NotAuthenticated as exc:
+            error, status = exc.message, 422
+        else:
+            return _signed_in(user, next_url)
+    elif form.is_submitted():
+        error, status = "Vul de code uit uw app in.", 422
+    form.code.data = ""
+    page = render_template("auth/code.html", form=form, error=error, demo_code=_demo_code(user))
+    return _with_retry_after(page, status, retry_after)
+
+
+def _demo_code(user: User) -> str | None:
+    """On the developer's own machine, a demo user (set up with the known demo secret) is shown
+    the current code, so the demo works without an authenticator app. Never outside development."""
+    config = current_app.config
+    if config.get("ENV_NAME") != "development" or user.totp_secret != config.get("DEMO_TOTP_SECRET"):
+        return None
+    import pyotp
+
+    return pyotp.TOTP(user.totp_secret).now()
+
+
+def _with_retry_after(body, status: int, retry_after):
+    response = current_app.make_response((body, status))
+    if status == 429 and retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def qr_svg(uri: str) -> Markup:
+    """The otpauth URI as an inline SVG QR code (no script, no external image)."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, title="QR-code voor uw authenticator-app")
+    return Markup(svg)
+
+
+def _enrol_page(user: User, form, error, status, action: str, signing_in: bool):
+    secret = auth.start_enrolment(user)
+    return render_template("auth/enrol.html", form=form, error=error, action=action,
+                           qr=qr_svg(auth.totp_uri(user, secret)), signing_in=signing_in,
+                           secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4))), status
+
+
+def _enrol(user: User, action: str, signing_in: bool, next_url: str | None = None):
+    form = EnrolForm()
+    error, status, retry_after = None, 200, None
+    if form.validate_on_submit():
+        try:
+            codes = auth.confirm_enrolment(user, form.code.data, signing_in=signing_in)
+        except RateLimited as exc:
+            if signing_in:
+                session.pop("pending_login", None)
+            error, status, retry_after = exc.message, 429, exc.extra.get("retry_after")
+        except NotAuthenticated as exc:
+            error, status = exc.message, 422
+        else:
+            if signing_in:
+                auth.start_session(user)  # commits the enrolment too
+            else:
+                db.session.commit()
+            return render_template("auth/recovery_codes.html", codes=codes,
+                                   next_url=next_url or url_for("web.home"))
+    elif form.is_submitted():
+        error, status = "Vul de code van 6 cijfers uit de app in.", 422
+    form.code.data = ""
+    body, status = _enrol_page(user, form, error, status, action, signing_in)
+    return _with_retry_after(body, status, retry_after)
+
+
+@bp.route("/inloggen/instellen", methods=["GET", "POST"])
+def enrol_at_login():
+    """A professional's first sign-in: set up the second step before anything else."""
+    user, next_url = _pending_user()
+    if user is None or user.totp_enabled:
+        return _start_over()
+    return _enrol(user, url_for("auth.enrol_at_login"), True, next_url)
+
+
+@bp.route("/account/tweestaps", methods=["GET", "POST"])
+def enrol():
+    """Set up the second step while signed in (a parent who wants it, or a new phone)."""
+    return _enrol(current_user._get_current_object(), url_for("auth.enrol"), False,
+                  url_for("auth.account"))
+
+
+@bp.post("/account/herstelcodes")
+def new_recovery_codes():
+    user = current_user._get_current_object()
+    if not user.totp_enabled:
+        return redirect(url_for("auth.account"))
+    codes = auth.new_recovery_codes(user)
+    db.session.commit()
+    return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("auth.account"))
+
+
+@bp.get("/account")
+def account():
+    user = current_user._get_current_object()
+    return render_template("auth/account.html", user=user, sessions=auth.active_sessions(user),
+                           tokens=auth.active_tokens(user), this_session=auth.current_session_row(),
+                           recovery_left=auth.remaining_recovery_codes(user) if user.totp_enabled else 0)
+
+
+@bp.post("/account/overal-afmelden")
+def logout_everywhere():
+    auth.sign_out_everywhere(current_user._get_current_object())
+    flash("U bent overal afgemeld: al uw sessies zijn beëindigd en al uw API-tokens ingetrokken.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/sessie/verlengen")
+def keepalive():
+    """"Ik ben er nog": loading the user for this request already counted as activity."""
+    return jsonify({"ok": True, "idle_seconds": int(auth.idle_timeout(current_user).total_seconds())})
+
+
 @bp.post("/uitloggen")
 def logout():
-    auth.end_session(current_user._get_current_object())
-    flash("U bent uitgelogd.", "success")
+    revoke = request.form.get("tokens_intrekken") == "1"
+    auth.end_session(current_user._get_current_object(), revoke_tokens=revoke)
+    flash("U bent uitgelogd. Uw API-tokens zijn ingetrokken." if revoke else "U bent uitgelogd.", "success")
     return redirect(url_for("auth.login"))
+
+
+# ---------------------------------------------------------------- beheerder: reset the second step
+
+def _gemeente_users(beheerder: User):
+    """The accounts of the beheerder's own gemeente: its staff and the staff of its schools."""
+    schools = select(Organisation.id).where(Organisation.gemeente_id == beheerder.organisation_id)
+    return select(User).where(User.role != "ouder", or_(
+        User.organisation_id == beheerder.organisation_id, User.organisation_id.in_(schools)))
+
+
+@bp.get("/beheer/gebruikers")
+def users():
+    beheerder = current_user._get_current_object()
+    rows = db.session.scalars(_gemeente_users(beheerder).order_by(User.naam))
+    return render_template("auth/users.html", users=list(rows))
+
+
+@bp.post("/beheer/gebruikers/<int:user_id>/tweestaps-herstellen")
+def reset_totp(user_id: int):
+    beheerder = current_user._get_current_object()
+    user = db.session.scalar(_gemeente_users(beheerder).where(User.id == user_id))
+    if user is None:
+        abort(404)
+    auth.reset_second_step(user)
+    log_security("tweestaps_hersteld", beheerder, detail=str(user.id))
+    db.session.commit()
+    flash(f"De tweestapsverificatie van {user.naam} is uitgezet. Bij de volgende keer inloggen stelt "
+          "deze gebruiker een nieuwe app in. Alle sessies en tokens van deze gebruiker zijn beëindigd.", "success")
+    return redirect(url_for("auth.users"))
 
 
 def _clear(form) -> None:
