@@ -176,6 +176,13 @@ def web_login(client, email: str, password: str = "demo", **kwargs):
     return response
 
 
+def web_signed_in(client, email: str):
+    """Sign in on the web (both steps) and insist it worked; returns the client."""
+    response = web_login(client, email)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
 def api_token(client, email: str, password: str = "demo") -> dict:
     """Authorization headers for a demo user, obtained through the real token endpoint (with the
     code of the second step; a parent without it ignores the field)."""

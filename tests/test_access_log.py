@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from casework.extensions import db
 from casework.formatting import format_datum_tijd
 from casework.models import AccessLog, Letter
-from conftest import api_token, render_pending, web_login
+from conftest import api_token, render_pending, web_signed_in
 from factories import make_case
 from test_browser import browser_app, page, server  # noqa: F401 - fixtures
 
@@ -32,10 +32,7 @@ def rows(**where) -> list[AccessLog]:
     return list(db.session.scalars(q))
 
 
-def login(client, email: str):
-    response = web_login(client, email)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
+login = web_signed_in
 
 
 def html_of(response) -> str:

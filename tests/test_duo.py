@@ -17,7 +17,7 @@ from casework.models import AccessLog, AuditEvent, Case, Letter
 from casework.services import duo
 from casework.services.cases import commit, fire, open_case
 from casework.services.errors import ValidationFailed
-from conftest import api_token, web_login
+from conftest import api_token, web_signed_in
 
 HEADER = "bsn;brin;verzuimsoort;uren;periode_start;periode_eind;omschrijving"
 SAM, LOTTE, DAAN, NOOR = "100023757", "100039595", "100126704", "100174218"
@@ -436,10 +436,7 @@ def test_cli_import_and_export(app, demo, tmp_path):
 # ------------------------------------------------------------------ web UI
 
 
-def login(client, email):
-    response = web_login(client, email)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
+login = web_signed_in
 
 
 def page(response) -> str:

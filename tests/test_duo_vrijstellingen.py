@@ -17,7 +17,7 @@ from casework.services import duo
 from casework.services.cases import commit, open_case
 from casework.services.errors import ValidationFailed
 from casework.services.tabular import XLSX_MIMETYPE
-from conftest import api_token, web_login
+from conftest import api_token, web_signed_in
 from factories import dien_in_data, fire_and_commit, make_case, make_child, verklaring_data
 
 LPA = "leerplicht@voorbeeldstad.test"
@@ -161,9 +161,7 @@ def test_cli(app, demo, spring, tmp_path):
 # ------------------------------------------------------------------ web
 
 
-def login(client, email):
-    response = web_login(client, email)
-    assert response.status_code == 302, response.get_data(as_text=True)
+login = web_signed_in
 
 
 def test_web_downloads_the_file_and_logs_every_bsn(client, demo, spring):

@@ -23,7 +23,7 @@ from casework.extensions import db
 from casework.models import AccessLog, Case, Organisation, Schoolvakantie
 from casework.services import cases as case_service
 from casework.services.cases import commit
-from conftest import web_login
+from conftest import web_signed_in
 
 TODAY = date(2026, 12, 3)
 D = date
@@ -240,10 +240,7 @@ def test_the_duo_import_counts_lesweken(demo):
 BEHEER = "beheer@voorbeeldstad.test"
 
 
-def login(client, email: str):
-    response = web_login(client, email)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
+login = web_signed_in
 
 
 def page(response) -> str:

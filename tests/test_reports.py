@@ -38,7 +38,7 @@ from casework.services.suppression import SUPPRESSED, primary, recomputable, sup
 from casework.services.tabular import XLSX_MIMETYPE
 from casework.views.charts import bar_chart, line_chart
 from casework.workflows.base import add_months
-from conftest import web_login
+from conftest import web_signed_in
 from factories import dien_in_data, make_user, verklaring_data
 from factories_verzuim import (
     escaleer_data, kies_route_data, make_pupil, open_verzuim, verwijs_door_data,
@@ -729,10 +729,7 @@ def test_swv_view_rejects_a_reversed_range(demo):
 # ------------------------------------------------------------------ web: access
 
 
-def login(client, email):
-    response = web_login(client, email)
-    assert response.status_code == 302
-    return client
+login = web_signed_in
 
 
 @pytest.mark.parametrize(("email", "status"), [
