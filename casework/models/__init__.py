@@ -1,5 +1,5 @@
 """All models; importing this package registers every table on Base.metadata."""
-from .audit import AccessLog, AuditEvent, AuditSeal
+from .audit import AccessLog, AccessLogSeal, AuditEvent, AuditSeal
 from .base import Base, utcnow
 from .case import ALL_STATES, CASE_TYPES, Case, MedicalNote
 from .child import Child, parent_children
@@ -9,7 +9,7 @@ from .schoolvakantie import Schoolvakantie
 from .user import ROLES, ApiToken, LoginAttempt, PasswordResetToken, User, new_session_nonce
 
 __all__ = [
-    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "AuditSeal", "Base",
+    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "AccessLogSeal", "ApiToken", "AuditEvent", "AuditSeal", "Base",
     "Case", "Child", "Letter", "LoginAttempt", "MedicalNote", "Organisation", "PasswordResetToken",
     "Schoolvakantie", "User",
     "jgz_gemeenten",
