@@ -85,7 +85,8 @@ def _oldest_open_write(conn) -> datetime | None:
     """PostgreSQL: when the oldest other transaction that has written began (its access-log
     rows, if any, are not visible yet). Only sessions of the own role are visible: the app
     role writes the access log."""
-    if conn.dialect.name != "postgresql":
+    dialect = conn.dialect if hasattr(conn, "dialect") else conn.get_bind().dialect
+    if dialect.name != "postgresql":
         return None
     return conn.execute(text(
         "SELECT min(xact_start) AT TIME ZONE 'UTC' FROM pg_stat_activity WHERE backend_xid IS NOT "
@@ -281,15 +282,17 @@ def prune(conn, config, *, actor: str, now: datetime | None = None) -> tuple[int
         "digest": taken[-1].mac, "last_at": max(b.last_at for b in taken if b.last_at) if any(
             b.last_at for b in taken) else None, "actor": actor, "created_at": now,
         "prev_mac": prev_mac})
-    deleted = conn.execute(delete(LOG).where(LOG.c.id > pruned_to, LOG.c.id <= upto)).rowcount
-    if deleted != count:
-        raise PruneRefused(f"er zouden {deleted} regels verwijderd worden, de zegels tellen er {count}: "
-                           "niets verwijderd (controleer eerst met flask access-log verify)")
+    # The security event before the DELETE: on SQLite a new id is the highest one left + 1, so a
+    # row above the pruned range must stay, or new rows would get ids inside it.
     conn.execute(insert(LOG).values(**with_access_mac({
         "user_id": None, "role": None, "organisation_id": None, "case_id": None, "child_id": None,
         "kind": "beveiliging", "activity": "beveiliging", "via": "cli", "subject": None,
         "what": f"toegangslog_opgeschoond:{count}:{actor}"[:64], "at": utcnow()},
         key_id, keys[key_id])))
+    deleted = conn.execute(delete(LOG).where(LOG.c.id > pruned_to, LOG.c.id <= upto)).rowcount
+    if deleted != count:
+        raise PruneRefused(f"er zouden {deleted} regels verwijderd worden, de zegels tellen er {count}: "
+                           "niets verwijderd (controleer eerst met flask access-log verify)")
     return count, upto
 
 
