@@ -32,7 +32,8 @@ def upgrade_database(revision: str = "head") -> None:
 # UPDATE, DELETE or TRUNCATE there (seals: UPDATE, never DELETE), and as it owns nothing it
 # cannot ALTER or DROP any table.
 APPEND_ONLY_TABLES = {"audit_events": "SELECT, INSERT", "audit_seals": "SELECT, INSERT, UPDATE",
-                      "access_log": "SELECT, INSERT", "alembic_version": "SELECT"}
+                      "access_log": "SELECT, INSERT", "access_log_seals": "SELECT, INSERT",
+                      "alembic_version": "SELECT"}
 
 
 def grant_app_role(role: str) -> None:
@@ -124,6 +125,13 @@ def register_cli(app: Flask) -> None:
         pruned = prune_login_attempts()  # sign-in attempts no delay rule looks at any more
         if pruned:
             click.echo(f"{pruned} oude inlogpogingen verwijderd")
+        # Seal the closed access-log batches (as the app role: INSERT only). Pruning is not done
+        # here: it deletes, which only the owner role may (flask access-log prune).
+        from .services.access_log import seal_now
+
+        sealed = seal_now()
+        if sealed:
+            click.echo(f"Toegangslog: {sealed} regels verzegeld")
 
     @app.cli.group("audit")
     def audit_group():
@@ -164,6 +172,78 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Opnieuw verzegeld met sleutel {current_app.config['AUDIT_KEY_ID']}: "
                    f"{changed} verzegelingen.")
+
+    @app.cli.group("access-log")
+    def access_log_group():
+        """The access log: seal, verify, prune."""
+
+    @access_log_group.command("seal")
+    def access_log_seal():
+        """Seal the closed batches of access-log rows (the worker does this every minute)."""
+        from .services.access_log import seal_now
+
+        click.echo(f"Toegangslog: {seal_now()} regels verzegeld.")
+
+    @access_log_group.command("verify")
+    def access_log_verify():
+        """Check every row MAC and seal; exit 1 and name the first problem."""
+        from .extensions import db
+        from .services.access_log import verify
+
+        result = verify(db.session, current_app.config)
+        where = (f"{result.rows} regels en {result.seals} zegels gecontroleerd; verzegeld tot en met "
+                 f"regel {result.sealed_to} (zegel {result.last_seal})"
+                 + (f", opgeschoond tot en met regel {result.pruned_to}" if result.pruned_to else ""))
+        if result.ok:
+            click.echo(f"Toegangslog in orde: {where}.")
+            return
+        click.echo(f"Toegangslog gebroken: {result.problem}. ({where}.)")
+        sys.exit(1)
+
+    @access_log_group.command("prune")
+    @click.option("--door", "actor", default=None,
+                  help="Wie opschoont (standaard: de gebruiker van het besturingssysteem).")
+    def access_log_prune(actor):
+        """Delete whole sealed batches older than CASEWORK_ACCESS_LOG_RETENTION_DAYS, as the
+        database owner (CASEWORK_MIGRATION_DATABASE_URL); verify first."""
+        import getpass
+
+        from sqlalchemy import create_engine
+        from sqlalchemy.exc import DBAPIError
+
+        from .extensions import db
+        from .services.access_log import PruneRefused, prune, verify
+
+        config = current_app.config
+        result = verify(db.session, config)
+        db.session.rollback()
+        db.session.close()  # SQLite: no open read while the owner writes
+        if not result.ok:
+            click.echo(f"Niet opgeschoond: het toegangslog klopt niet ({result.problem}). "
+                       "Zoek eerst uit wat er is gebeurd.")
+            sys.exit(1)
+        url = config.get("MIGRATION_DATABASE_URL") or config["DATABASE_URL"]
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                count, upto = prune(conn, config, actor=actor or getpass.getuser())
+        except PruneRefused as refused:
+            click.echo(f"Niet opgeschoond: {refused}.")
+            sys.exit(1)
+        except DBAPIError as error:
+            if "permission denied" in str(error):
+                click.echo("Niet opgeschoond: alleen de eigenaar van de database mag regels "
+                           "verwijderen. Zet CASEWORK_MIGRATION_DATABASE_URL.")
+                sys.exit(1)
+            raise
+        finally:
+            engine.dispose()
+        days = config["ACCESS_LOG_RETENTION_DAYS"]
+        if count:
+            click.echo(f"Toegangslog opgeschoond: {count} regels ouder dan {days} dagen verwijderd "
+                       f"(tot en met regel {upto}).")
+        else:
+            click.echo(f"Toegangslog: geen verzegelde regels ouder dan {days} dagen.")
 
     @app.cli.group("letters")
     def letters_group():

@@ -97,6 +97,16 @@ class BaseConfig:
     AUDIT_KEY: str | None = None
     AUDIT_KEY_ID = "k1"
     AUDIT_KEYS_OLD: str | None = None
+    # Access log (services/access_log.py). Rows are kept this many days, then `flask access-log
+    # prune` (owner role) deletes whole sealed batches: 5 years (1826 days), the retention
+    # NEN 7513 sets for logs of access to personal records.
+    ACCESS_LOG_RETENTION_DAYS = 1826
+    # Rows are sealed (worker every minute, `flask tick`, `flask access-log seal`) once this old,
+    # so a PostgreSQL transaction still in flight (ids commit out of order) is not missed.
+    ACCESS_LOG_SEAL_SETTLE_SECONDS = 60
+    # `flask access-log verify` reports rows older than this that are still not sealed: a seal
+    # was removed, or the sealing does not run.
+    ACCESS_LOG_SEAL_LATE_MINUTES = 60
     # PostgreSQL two-role set-up: migrations connect with MIGRATION_DATABASE_URL (the owner
     # role; None means DATABASE_URL) and then grant DATABASE_APP_ROLE only what the app needs
     # (SELECT and INSERT on the audit tables, no UPDATE, DELETE, TRUNCATE, ALTER or DROP).
@@ -144,7 +154,8 @@ class BaseConfig:
             "PASSWORD_RESET_MINUTES", "SMTP_PORT",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
             "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN", "HSTS_SECONDS",
-            "LETTER_MAX_HTML_CHARS",
+            "LETTER_MAX_HTML_CHARS", "ACCESS_LOG_RETENTION_DAYS", "ACCESS_LOG_SEAL_SETTLE_SECONDS",
+            "ACCESS_LOG_SEAL_LATE_MINUTES",
             "LOGIN_SECOND_STEP_MINUTES", "SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES_OUDER",
             "SESSION_MAX_HOURS", "SESSION_WARNING_SECONDS",
         ):

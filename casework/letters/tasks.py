@@ -64,6 +64,15 @@ def sweep_task() -> None:
         sweep_letters()
 
 
+@huey.periodic_task(crontab(minute="*"))
+def seal_access_log_task() -> None:
+    """Seal the closed batches of the access log (services/access_log.py)."""
+    from casework.services.access_log import seal_now
+
+    with _app().app_context():
+        seal_now()
+
+
 def enqueue_render(letter_id: int) -> None:
     """Put a render on the queue; if the queue is down the sweep picks the letter up later."""
     try:

@@ -1,5 +1,5 @@
 """All models; importing this package registers every table on Base.metadata."""
-from .audit import AccessLog, AuditEvent, AuditSeal
+from .audit import AccessLog, AccessLogSeal, AuditEvent, AuditSeal
 from .base import Base, utcnow
 from .case import ALL_STATES, CASE_TYPES, Case, MedicalNote
 from .child import Child, parent_children
@@ -12,7 +12,7 @@ from .user import (
 )
 
 __all__ = [
-    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "ApiToken", "AuditEvent", "AuditSeal", "Base",
+    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "AccessLogSeal", "ApiToken", "AuditEvent", "AuditSeal", "Base",
     "Case", "Child", "Letter", "LoginAttempt", "MedicalNote", "Organisation", "PasswordResetToken",
     "PROFESSIONAL_ROLES", "RecoveryCode", "Schoolvakantie", "User", "UserSession",
     "jgz_gemeenten",

@@ -68,7 +68,10 @@ class AccessLog(Base):
     at child X" is one index range. kind "lezen" is a read, "beveiliging" a security event
     (sign-in, sign-out, failed sign-in, lockout, token, refused access). Role and organisation
     are copied at the time of the read: a user may change role or organisation later.
-    Append-only: database triggers refuse UPDATE, DELETE and (SQLite) REPLACE."""
+    Append-only: database triggers refuse UPDATE, DELETE and (SQLite) REPLACE; only rows in
+    batches pruned by `flask access-log prune` (an "opschoning" seal) may be deleted.
+    Tamper-evident: every row has a MAC over its content (services/access_log.py), and sealed
+    batches of rows are chained in AccessLogSeal."""
 
     __tablename__ = "access_log"
     __table_args__ = (
@@ -91,3 +94,35 @@ class AccessLog(Base):
     # Security events without a user: a keyed hash of the e-mail address, never the address.
     subject: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # HMAC-SHA256 over the row's content with the audit key named by key_id, computed at the
+    # INSERT (services/access_log.row_mac): no lock, no read.
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccessLogSeal(Base):
+    """A chained seal over a closed batch of access-log rows, or a prune record.
+
+    kind "zegel": the rows with lo < id <= hi (n_rows of them; ids have gaps where a
+    transaction rolled back), digest = sha256 over their ids and MACs in id order, last_at the
+    newest row's time. kind "opschoning": the rows with lo < id <= hi were deleted by
+    `flask access-log prune` (n_rows of them, by actor). Every seal holds the previous seal's
+    MAC (prev_mac) and its own MAC with the audit key named by key_id. seq is set by the
+    writer (previous + 1), so two sealers at once cannot both extend the chain. Append-only:
+    the database refuses UPDATE and DELETE."""
+
+    __tablename__ = "access_log_seals"
+    __table_args__ = (Index("ix_access_log_seals_kind_hi", "kind", "hi"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    lo: Mapped[int] = mapped_column(Integer)
+    hi: Mapped[int] = mapped_column(Integer)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    last_at: Mapped[datetime | None] = mapped_column(DateTime)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    prev_mac: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(64))

@@ -389,6 +389,33 @@ def history_count(case_id: int) -> int:
 
 # ---------------------------------------------------------------- access log
 
+# What an access-log row's MAC covers (besides `at`); services/access_log.py seals and checks.
+ACCESS_FIELDS = ("kind", "what", "via", "user_id", "role", "organisation_id", "case_id", "child_id",
+                 "activity", "subject")
+
+
+def access_key(config=None) -> tuple[str, str]:
+    """(current key id, key) for new access-log rows and seals."""
+    key_id, keys = audit_keys(config)
+    return key_id, keys[key_id]
+
+
+def access_row_mac(key: str, values) -> str:
+    """HMAC-SHA256 over one access-log row's content (a dict or a row mapping). Not over its
+    id, which is only known after the INSERT: the seals bind each MAC to its id."""
+    at = values["at"]
+    fields = [values[f] for f in ACCESS_FIELDS] + [at.isoformat() if at is not None else None]
+    return _hmac(key, "access", canonical(fields))
+
+
+def with_access_mac(values: dict, key_id: str | None = None, key: str | None = None) -> dict:
+    """The row's values with key_id and mac: computed at the INSERT, no lock and no read."""
+    if key is None:
+        key_id, key = access_key()
+    values["key_id"], values["mac"] = key_id, access_row_mac(key, values)
+    return values
+
+
 # The processing activities (Logboek dataverwerkingen) a read or event can serve.
 ACTIVITIES: dict[str, str] = {
     "vrijstelling_5a": "Vrijstelling van de leerplicht (artikel 5a): aanvraag, advies, besluit",
@@ -405,7 +432,8 @@ CASE_ACTIVITY = {"vrijstelling_5a": "vrijstelling_5a", "verzuim": "verzuim"}
 
 # Security events (kind "beveiliging"), as stored in `what`.
 SECURITY_EVENTS = ("inloggen", "inloggen_mislukt", "inloggen_geblokkeerd", "uitloggen",
-                   "token_aangemaakt", "token_ingetrokken", "toegang_geweigerd")
+                   "token_aangemaakt", "token_ingetrokken", "toegang_geweigerd",
+                   "toegangslog_opgeschoond")
 
 
 def current_channel() -> str:
@@ -440,16 +468,17 @@ def log_access(user, case_id: int | None, what: str, via: str | None = None, *,
     from casework.models import Case
 
     values = {**_who(user), "case_id": case_id, "what": what[:64],
-              "via": via or current_channel(), "kind": "lezen", "at": utcnow()}
-    if case_id is not None and child_id is None:
-        values["child_id"] = select(Case.child_id).where(Case.id == case_id).scalar_subquery()
-    else:
-        values["child_id"] = child_id
-    if activity is None and case_id is not None and (user is None or user.role != "ouder"):
-        values["activity"] = select(Case.type).where(Case.id == case_id).scalar_subquery()
-    else:
-        values["activity"] = _activity_for(user, activity)
-    db.session.execute(insert(AccessLog).values(**values))
+              "via": via or current_channel(), "kind": "lezen", "at": utcnow(), "subject": None}
+    case_activity = activity is None and case_id is not None and (user is None or user.role != "ouder")
+    # The MAC covers the child and activity, so they are known here: the case is nearly always
+    # in the session already (no query), else one primary-key read.
+    case = db.session.get(Case, case_id) if case_id is not None and (
+        child_id is None or case_activity) else None
+    values["child_id"] = (case.child_id if case is not None else None) if (
+        case_id is not None and child_id is None) else child_id
+    values["activity"] = (case.type if case is not None else None) if case_activity else (
+        _activity_for(user, activity))
+    db.session.execute(insert(AccessLog).values(**with_access_mac(values)))
 
 
 def log_reads(user, rows, what: str, via: str | None = None, *, activity: str | None = None) -> None:
@@ -458,8 +487,11 @@ def log_reads(user, rows, what: str, via: str | None = None, *, activity: str | 
     if user is None:
         return
     who, channel, now = _who(user), via or current_channel(), utcnow()
-    params = [{**who, "case_id": case_id, "child_id": child_id, "what": what[:64], "via": channel,
-               "kind": "lezen", "activity": _activity_for(user, activity, case_type), "at": now}
+    key_id, key = access_key()
+    params = [with_access_mac({**who, "case_id": case_id, "child_id": child_id, "what": what[:64],
+                               "via": channel, "kind": "lezen", "subject": None,
+                               "activity": _activity_for(user, activity, case_type), "at": now},
+                              key_id, key)
               for case_id, child_id, case_type in rows]
     if params:
         db.session.execute(insert(AccessLog), params)
@@ -477,10 +509,10 @@ def log_security(event: str, user=None, *, email: str | None = None, detail: str
                  via: str | None = None) -> None:
     """A security event in the request's transaction (the caller commits)."""
     what = event if not detail else f"{event}:{detail}"
-    db.session.execute(insert(AccessLog).values(
+    db.session.execute(insert(AccessLog).values(**with_access_mac(dict(
         **_who(user), what=what[:64], via=via or current_channel(), kind="beveiliging",
-        activity="beveiliging", at=utcnow(),
-        subject=subject_hash(email) if (user is None and email) else None))
+        activity="beveiliging", at=utcnow(), case_id=None, child_id=None,
+        subject=subject_hash(email) if (user is None and email) else None))))
 
 
 def log_security_now(event: str, user=None, **kw) -> None:
@@ -519,6 +551,7 @@ WHAT_LABELS = {
     "token_ingetrokken": "Token ingetrokken",
     "tweestaps_hersteld": "Tweestapsverificatie van een gebruiker hersteld",
     "toegang_geweigerd": "Toegang geweigerd",
+    "toegangslog_opgeschoond": "Regels van het toegangslog na de bewaartermijn verwijderd",
 }
 CHANNEL_LABELS = {"api": "Koppeling (API)", "web": "Website", "cli": "Opdracht op de server"}
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Literal, NamedTuple
 
-from sqlalchemy import insert, literal, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import aliased
 
 from casework.extensions import db
@@ -447,15 +447,18 @@ def _log_reads(reader: User | None, case_ids: list[int], what: str, via: str) ->
     large gemeente is tens of thousands of rows; cold, each page out of order is a disk read)."""
     if reader is not None and case_ids:
         ids = sorted(case_ids)
-        for start in range(0, len(ids), 5000):  # INSERT ... SELECT: the child comes from its case
+        key_id, key = audit.access_key()
+        now = utcnow()
+        for start in range(0, len(ids), 5000):  # the child comes from its case, in case order
             chunk = ids[start:start + 5000]
-            db.session.execute(insert(AccessLog).from_select(
-                ["user_id", "role", "organisation_id", "case_id", "child_id", "what", "via", "kind",
-                 "activity", "at"],
-                select(literal(reader.id), literal(reader.role), literal(reader.organisation_id),
-                       Case.id, Case.child_id, literal(what), literal(via), literal("lezen"),
-                       literal("duo_uitwisseling"), literal(utcnow()))
-                .where(Case.id.in_(chunk)).order_by(Case.id)))
+            pairs = db.session.execute(select(Case.id, Case.child_id).where(Case.id.in_(chunk))
+                                       .order_by(Case.id)).all()
+            # Each row's MAC (services/audit.access_row_mac) is computed here, so no INSERT ... SELECT.
+            db.session.execute(insert(AccessLog), [audit.with_access_mac(
+                {"user_id": reader.id, "role": reader.role, "organisation_id": reader.organisation_id,
+                 "case_id": case_id, "child_id": child_id, "what": what[:64], "via": via,
+                 "kind": "lezen", "activity": "duo_uitwisseling", "subject": None, "at": now},
+                key_id, key) for case_id, child_id in pairs])
 
 
 def meldingen_in_period(gemeente_ids: list[int] | None, date_from: date, date_to: date) -> list:
