@@ -95,6 +95,27 @@ def test_a_bsn_already_in_the_own_gemeente_keeps_its_message(client, auth_header
     assert len(db.session.scalars(select(Child.id)).all()) == count + 1
 
 
+def test_a_registration_racing_another_of_the_same_bsn_gets_the_duplicate_message(
+        client, auth_headers, demo, monkeypatch):
+    """Between the look-up and the insert another request registers the BSN in this gemeente:
+    the unique (bsn, gemeente) index answers, as a 422 with the same message (not a 500)."""
+    import casework.api.children as children_api
+
+    bsn, real = _free_bsn(), children_api.log_access
+
+    def racing(*args, **kwargs):
+        real(*args, **kwargs)
+        db.session.add(Child(bsn=bsn, voornaam="Eerder", achternaam="Kind", geboortedatum=date(2016, 1, 1),
+                             geslacht="X", adres="", postcode_plaats="", gemeente_id=demo.voorbeeldstad.id))
+        db.session.flush()
+
+    monkeypatch.setattr(children_api, "log_access", racing)
+    response = client.post("/api/v1/children", headers=auth_headers(LPA), json=_body(demo, bsn))
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["fields"] == {"bsn": [DUPLICATE]}
+    assert db.session.scalars(select(Child.voornaam).where(Child.bsn == bsn)).all() == ["Eerder"]
+
+
 def test_the_beheerder_access_log_by_bsn_finds_only_its_own_record(client, auth_headers, demo):
     from casework import policy
 

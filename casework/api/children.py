@@ -96,9 +96,9 @@ def register_child(actor: User, data: ChildIn) -> Child:
                   geboortedatum=data.geboortedatum, geslacht=data.geslacht, adres=data.adres,
                   postcode_plaats=data.postcode_plaats, gemeente_id=data.gemeente_id,
                   school_id=data.school_id, parents=parents)
-    db.session.add(child)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # (flushes what came before, outside the savepoint)
+            db.session.add(child)
             db.session.flush()
     except IntegrityError as exc:
         # Only (bsn, gemeente) is unique: another request registered this BSN in this gemeente
