@@ -115,7 +115,8 @@ def load_demo() -> str:
     db.session.flush()
 
     for bsn, vn, an, gd, sex, adres, pc, gm, school, ouder in CHILDREN:
-        child = db.session.scalar(select(Child).where(Child.bsn == bsn))
+        # The demo gemeente's own record of this child (each gemeente keeps its own).
+        child = db.session.scalar(select(Child).where(Child.bsn == bsn, Child.gemeente_id == orgs[gm].id))
         if child is None:
             child = Child(bsn=bsn)
             db.session.add(child)

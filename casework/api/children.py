@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from casework import policy, search
@@ -79,15 +80,15 @@ def register_child(actor: User, data: ChildIn) -> Child:
                 "Deze e-mailadressen horen niet bij een ouder die in uw gemeente bekend is: "
                 f"{', '.join(missing)}."]
     if not errors:
-        # Only when everything else is in order, so that no combination of answers tells
-        # whether a BSN is known outside the actor's gemeente.
-        log_access(actor, None, "bsn-lookup", "api")
-        gemeente_of = db.session.scalar(select(Child.gemeente_id).where(Child.bsn == data.bsn))
-        if gemeente_of is not None and gemeente_of in own:
-            errors["bsn"] = ["Er is al een kind met dit BSN ingeschreven in uw gemeente."]
-        elif gemeente_of is not None:
-            errors["bsn"] = ["Dit kind kan hier niet worden ingeschreven. Controleer het BSN "
-                             "in de BRP of neem contact op met de functioneel beheerder."]
+        # Each gemeente keeps its own record of a child (one per BSN and gemeente): the look-up
+        # is only in the gemeente registered for, so a BSN known in another gemeente answers
+        # exactly like an unknown one (a new record of this gemeente), and nothing of the other
+        # gemeente's record is read, copied or linked. Only when everything else is in order.
+        here = db.session.scalar(select(Child.id).where(Child.bsn == data.bsn,
+                                                        Child.gemeente_id == data.gemeente_id))
+        log_access(actor, None, "bsn-lookup", None, child_id=here)
+        if here is not None:
+            errors["bsn"] = [DUPLICATE_BSN]
     if errors:
         case_service.commit()  # the access log of the lookups; nothing else was changed
         raise ValidationFailed(next(iter(errors.values()))[0], errors)
@@ -95,9 +96,23 @@ def register_child(actor: User, data: ChildIn) -> Child:
                   geboortedatum=data.geboortedatum, geslacht=data.geslacht, adres=data.adres,
                   postcode_plaats=data.postcode_plaats, gemeente_id=data.gemeente_id,
                   school_id=data.school_id, parents=parents)
-    db.session.add(child)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # (flushes what came before, outside the savepoint)
+            db.session.add(child)
+            db.session.flush()
+    except IntegrityError as exc:
+        # Only (bsn, gemeente) is unique: another request registered this BSN in this gemeente
+        # at the same moment. The access-log row of the look-up stays.
+        if not case_service.is_lost_race(exc):
+            raise
+        if child in db.session:
+            db.session.expunge(child)
+        case_service.commit()
+        raise ValidationFailed(DUPLICATE_BSN, {"bsn": [DUPLICATE_BSN]}) from None
     return child
+
+
+DUPLICATE_BSN = "Er is al een kind met dit BSN ingeschreven in uw gemeente."
 
 
 @api_bp.post("/children")

@@ -23,6 +23,19 @@ def options(pairs) -> list:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def child_choices(children) -> list[tuple[int, str]]:
+    """(id, "Voornaam Achternaam (geboren 3 februari 2018)") per child record. A school or a
+    parent may see two records of one child, each gemeente's own (a child that moved): those
+    name their gemeente, so that a report or kennisgeving goes to the gemeente the child lives in."""
+    from casework.formatting import format_datum
+
+    seen: dict[str, int] = {}
+    for c in children:
+        seen[c.bsn] = seen.get(c.bsn, 0) + 1
+    return [(c.id, f"{c.voornaam} {c.achternaam} (geboren {format_datum(c.geboortedatum)}"
+                   + (f", {c.gemeente.naam}" if seen[c.bsn] > 1 else "") + ")") for c in children]
+
+
 JA_NEE = (("ja", "Ja"), ("nee", "Nee"))
 
 

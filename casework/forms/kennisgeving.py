@@ -8,7 +8,7 @@ from wtforms.validators import InputRequired
 
 from casework.workflows import vrijstelling as vrijstelling_workflow
 
-from . import BaseForm, DatumField, JaNeeField, options
+from . import BaseForm, DatumField, JaNeeField, child_choices, options
 
 
 def schooljaren(today: date) -> list[tuple[str, str]]:
@@ -32,8 +32,7 @@ class KennisgevingForm(BaseForm):
     ontvangen_op = DatumField("Datum van ontvangst van de kennisgeving op papier")
 
     def setup(self, children, today: date, paper: bool) -> KennisgevingForm:
-        self.child_id.choices = options(
-            (c.id, f"{c.voornaam} {c.achternaam} (geboren {_datum(c.geboortedatum)})") for c in children)
+        self.child_id.choices = options(child_choices(children))
         jaren = schooljaren(today)
         self.schooljaar.choices = options(jaren)
         if self.schooljaar.data is None:
@@ -52,9 +51,3 @@ class KennisgevingForm(BaseForm):
         if "ontvangen_op" in self._fields and self.ontvangen_op.data:
             data["ontvangen_op"] = self.ontvangen_op.data.isoformat()
         return data
-
-
-def _datum(value: date) -> str:
-    from casework.formatting import format_datum
-
-    return format_datum(value)

@@ -25,7 +25,7 @@ from casework.views import texts
 from casework.workflows import verzuim as verzuim_workflow
 from casework.workflows.verzuim import ROUTES, STATES
 
-from . import BaseForm, DatumField, JaNeeField, options
+from . import BaseForm, DatumField, JaNeeField, child_choices, options
 from .events import EventForm, _Bevestiging
 
 
@@ -97,11 +97,7 @@ class VerzuimForm(BaseForm):
     }
 
     def setup(self, children) -> VerzuimForm:
-        from casework.formatting import format_datum
-
-        self.child_id.choices = options([("", "Kies een leerling"), *(
-            (c.id, f"{c.voornaam} {c.achternaam} (geboren {format_datum(c.geboortedatum)})")
-            for c in children)])
+        self.child_id.choices = options([("", "Kies een leerling"), *child_choices(children)])
         return self
 
     def payload(self) -> dict:

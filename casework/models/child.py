@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Table
+from sqlalchemy import CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -18,11 +18,19 @@ parent_children = Table(
 
 
 class Child(Base):
+    """A gemeente's own leerplicht record of a child living there. Each gemeente keeps its own
+    administration: one record per (BSN, gemeente), so the same BSN may have a record in two
+    gemeenten (a child that moved), and nothing joins them or shows one gemeente the other's."""
+
     __tablename__ = "children"
-    __table_args__ = (CheckConstraint("geslacht IN ('M', 'V', 'X')", name="geslacht"),)
+    __table_args__ = (
+        CheckConstraint("geslacht IN ('M', 'V', 'X')", name="geslacht"),
+        # BSN first: the same index serves a look-up by BSN alone (and a BSN prefix search).
+        UniqueConstraint("bsn", "gemeente_id", name="uq_children_bsn_gemeente"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bsn: Mapped[str] = mapped_column(String(9), unique=True)
+    bsn: Mapped[str] = mapped_column(String(9))
     voornaam: Mapped[str] = mapped_column(String(100))
     achternaam: Mapped[str] = mapped_column(String(100), index=True)
     geboortedatum: Mapped[date] = mapped_column(Date)

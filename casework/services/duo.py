@@ -69,6 +69,9 @@ MAX_UREN = 2000
 
 _NOTHING = "Er is niets geïmporteerd."
 UNKNOWN_BSN = "Onbekend BSN: er staat geen leerling met dit BSN in uw gemeente."
+# Only when the import is for several gemeenten that each have a record of this BSN.
+AMBIGUOUS_BSN = ("Dit BSN staat in meer dan één van de gekozen gemeenten ingeschreven. "
+                 "Importeer het bestand per gemeente (--gemeente).")
 _DATE_LABELS = {"periode_start": "het begin van de periode", "periode_eind": "het einde van de periode",
                 "begindatum": "de begindatum", "einddatum": "de einddatum",
                 "herbeoordelingsdatum": "de herbeoordelingsdatum"}
@@ -317,31 +320,41 @@ def _check_and_open(parsed: list[_Parsed], *, dry_run: bool, gemeente_ids: list[
                     read: list[int] | None = None) -> tuple[list[tuple[_Parsed, Case]], list[int]]:
     """Every row's verdict on its ImportRow; the cases opened and their letters (real import)."""
     bsns = sorted({p.bsn for p in parsed if p.bsn})
+    # Each gemeente has its own record of a child (one per BSN and gemeente): only the records
+    # of the importing gemeente(s) are read, so a child known only elsewhere is an unknown BSN.
     query = select(Child).where(Child.bsn.in_(bsns)).order_by(Child.id)
+    if gemeente_ids is not None:
+        query = query.where(Child.gemeente_id.in_(gemeente_ids))
     if not dry_run:
         # Two imports of overlapping files wait for each other instead of both creating a case.
         query = query.with_for_update()
-    children = {c.bsn: c for c in db.session.scalars(query)} if bsns else {}
+    children: dict[str, list[Child]] = {}
+    for c in (db.session.scalars(query) if bsns else ()):
+        children.setdefault(c.bsn, []).append(c)
     brins = sorted({p.brin for p in parsed if p.brin})
     schools = {o.code: o for o in db.session.scalars(
         select(Organisation).where(Organisation.kind == "school", Organisation.code.in_(brins)))
     } if brins else {}
-    existing = _existing_meldingen({c.id for c in children.values()})
+    existing = _existing_meldingen({c.id for found in children.values() for c in found})
     seen: dict[tuple, int] = {}
     created: list[tuple[_Parsed, Case]] = []
     letter_ids: list[int] = []
 
     for p in parsed:
         errors = list(p.errors)
-        child = children.get(p.bsn) if p.bsn else None
-        if child is not None and gemeente_ids is not None and child.gemeente_id not in gemeente_ids:
-            child = None  # a child of another gemeente is answered exactly like an unknown BSN
-        if p.bsn and child is None:
+        school = schools.get(p.brin) if p.brin else None
+        found = children.get(p.bsn, []) if p.bsn else []
+        if len(found) > 1:
+            # Only with several gemeenten in scope: the record at the reporting school.
+            found = [c for c in found if school is not None and c.school_id == school.id] or found
+        child = found[0] if len(found) == 1 else None
+        if p.bsn and not found:
             errors.append(UNKNOWN_BSN if gemeente_ids is not None else
                           "Onbekend BSN: er staat geen leerling met dit BSN in het systeem.")
+        elif len(found) > 1:
+            errors.append(AMBIGUOUS_BSN)
         if child is not None and read is not None and child.id not in read:
             read.append(child.id)
-        school = schools.get(p.brin) if p.brin else None
         if p.brin and school is None:
             errors.append(f"Onbekende school: er is geen school met BRIN-code '{p.brin[:16]}'.")
         elif child is not None and school is not None and child.school_id != school.id:

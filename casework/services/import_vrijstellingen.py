@@ -84,7 +84,11 @@ def _check(rows: list[_Row], gemeente_ids: list[int] | None) -> None:
     query = select(Child).where(Child.bsn.in_(bsns))
     if gemeente_ids is not None:
         query = query.where(Child.gemeente_id.in_(gemeente_ids))
-    children = {c.bsn: c for c in db.session.scalars(query)}
+    # One record per BSN and gemeente: with several gemeenten in scope a BSN may have two.
+    records: dict[str, list[Child]] = {}
+    for c in db.session.scalars(query.order_by(Child.id)):
+        records.setdefault(c.bsn, []).append(c)
+    children = {bsn: found[0] for bsn, found in records.items() if len(found) == 1}
     open_cases = {c.child_id: c.reference for c in db.session.scalars(select(Case).where(
         Case.type == CASE_TYPE, Case.is_open.is_(True),
         Case.child_id.in_([c.id for c in children.values()] or [-1])))}
@@ -95,7 +99,10 @@ def _check(rows: list[_Row], gemeente_ids: list[int] | None) -> None:
             r.errors.append(f"Dit BSN staat al op regel {seen[r.bsn]}.")
         seen.setdefault(r.bsn, r.row.line)
         child = children.get(r.bsn)
-        if child is None:
+        if len(records.get(r.bsn, [])) > 1:
+            r.errors.append("Dit BSN staat in meer dan één gemeente ingeschreven. Importeer per "
+                            "gemeente (--gemeente).")
+        elif child is None:
             r.errors.append("Onbekend BSN: er is geen kind met dit BSN"
                             + (" in deze gemeente." if gemeente_ids is not None else "."))
         elif child.id in open_cases:
