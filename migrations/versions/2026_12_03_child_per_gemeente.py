@@ -1,7 +1,7 @@
 """a child record per gemeente: unique (bsn, gemeente_id) instead of bsn
 
 Revision ID: 0f8c3bcf4e25
-Revises: 3c9a5e71d0b4
+Revises: f1b56dfc17d0
 Create Date: 2026-12-03 23:30:00.000000
 
 Each gemeente keeps its own leerplicht administration of the children living there, so the
@@ -21,7 +21,7 @@ from alembic import op
 
 
 revision = '0f8c3bcf4e25'
-down_revision = '3c9a5e71d0b4'
+down_revision = 'f1b56dfc17d0'
 branch_labels = None
 depends_on = None
 
