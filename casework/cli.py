@@ -86,7 +86,9 @@ def register_cli(app: Flask) -> None:
         command.revision(alembic_config(), message=message, autogenerate=autogenerate)
 
     @app.cli.command("demo")
-    def demo_command():
+    @click.option("--zonder-zaken", is_flag=True,
+                  help="Alleen organisaties, gebruikers en kinderen, zonder de demozaken.")
+    def demo_command(zonder_zaken):
         """Load the demo data (idempotent); refused in production."""
         from .demo import load_demo
 
@@ -96,7 +98,7 @@ def register_cli(app: Flask) -> None:
                        "proefomgeving.", err=True)
             sys.exit(1)
 
-        summary = load_demo()
+        summary = load_demo(with_cases=not zonder_zaken)
         click.echo(summary)
 
     @app.cli.command("worker")

@@ -71,7 +71,9 @@ def _password_ok(stored: str, password: str) -> bool:
         return False
 
 
-def load_demo() -> str:
+def load_demo(with_cases: bool = False) -> str:
+    """The demo organisations, users and children; with_cases: also the demo's cases
+    (casework/demo_cases.py), as `flask demo` loads them. The tests start from the plain demo."""
     password = current_app.config["DEMO_PASSWORD"]
     orgs: dict[str, Organisation] = {}
     created = {"organisaties": 0, "gebruikers": 0, "kinderen": 0}
@@ -127,5 +129,14 @@ def load_demo() -> str:
         if users[ouder] not in child.parents:
             child.parents.append(users[ouder])
     db.session.commit()
+    lines = []
+    if with_cases:
+        from .demo_cases import load_demo_cases
+
+        made, children, skipped = load_demo_cases()
+        created["kinderen"] += children
+        created["zaken"] = made
+        lines = [f"Niet gemaakt: {reason}" for reason in skipped]
     parts = ", ".join(f"{n} {k} nieuw" for k, n in created.items())
-    return f"Demodata staat klaar ({parts}). Wachtwoord van elke demogebruiker: CASEWORK_DEMO_PASSWORD."
+    return "\n".join([f"Demodata staat klaar ({parts}). Wachtwoord van elke demogebruiker: "
+                      "CASEWORK_DEMO_PASSWORD.", *lines])
