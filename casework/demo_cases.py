@@ -303,9 +303,13 @@ def load_demo_cases() -> tuple[int, int, list[str]]:
     orgs = {o.code: o for o in db.session.scalars(
         select(Organisation).where(Organisation.code.in_([row[1] for row in ORGANISATIONS])))}
     ctx = Ctx(today=today, users=users, orgs=orgs)
+    demo_gemeenten = [o.id for o in orgs.values() if o.kind == "gemeente"]
     made, children, skipped = 0, 0, []
     for story in STORIES:
-        child = db.session.scalar(select(Child).where(Child.bsn == story.bsn))
+        # Children are kept per gemeente: the demo's own record (the first one made) in a demo
+        # gemeente, never another gemeente's record of the same BSN.
+        child = db.session.scalar(select(Child).where(
+            Child.bsn == story.bsn, Child.gemeente_id.in_(demo_gemeenten)).order_by(Child.id).limit(1))
         if child is not None and db.session.scalar(select(exists().where(
                 Case.child_id == child.id, Case.type == story.case_type))):
             continue  # made before, or someone made a case of this kind while trying the demo

@@ -192,6 +192,23 @@ def test_a_case_made_while_trying_the_demo_is_left_alone(demo):
     assert (own.state, own.version, audit_count(own.id)) == ("kennisgeving_ontvangen", version, rows)
 
 
+def test_another_gemeentes_record_of_a_demo_bsn_is_never_used(demo):
+    """Children are kept per gemeente: a record of Julia's BSN in a gemeente outside the demo
+    gets no demo case; the demo makes Julia's own record in Voorbeeldstad."""
+    from factories import make_org
+
+    elders = make_org("gemeente", "GM9999", "Gemeente Elders")
+    foreign = Child(bsn="100200072", voornaam="Julia", achternaam="Vermeer",
+                    geboortedatum=demo.sam.geboortedatum, geslacht="V", gemeente_id=elders.id)
+    db.session.add(foreign)
+    case_service.commit()
+    demo_cases.load_demo_cases()
+    assert db.session.scalar(select(func.count()).select_from(Case).where(Case.child_id == foreign.id)) == 0
+    julia = db.session.scalars(select(Child).where(Child.bsn == "100200072",
+                                                   Child.gemeente_id == demo.voorbeeldstad.id)).one()
+    assert db.session.scalar(select(func.count()).select_from(Case).where(Case.child_id == julia.id)) == 1
+
+
 def test_a_story_that_cannot_be_made_today_is_skipped_with_its_reason(demo, monkeypatch):
     def impossible(ctx, child):
         case = demo_cases.kennisgeving_ontvangen(ctx, child)
