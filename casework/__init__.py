@@ -23,6 +23,12 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     elif app.config.get("QUEUE_BACKEND") == "sqlite" and not app.config.get("QUEUE_PATH"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies > 0:  # trust the forwarded headers of exactly this many proxies, no more
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies)
+
     from .extensions import csrf, db, login_manager, queue
 
     db.init_app(app)

@@ -120,6 +120,9 @@ class BaseConfig:
     HSTS_SECONDS = 0
     # Largest request body in bytes (Flask answers 413 above it): 1 MB.
     MAX_CONTENT_LENGTH = 1024 * 1024
+    # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port
+    # headers are trusted (werkzeug ProxyFix); 0 trusts none (the app faces clients directly).
+    PROXY_COUNT = 0
 
     @classmethod
     def from_env(cls) -> dict:
@@ -157,7 +160,7 @@ class BaseConfig:
             "LETTER_MAX_HTML_CHARS", "ACCESS_LOG_RETENTION_DAYS", "ACCESS_LOG_SEAL_SETTLE_SECONDS",
             "ACCESS_LOG_SEAL_LATE_MINUTES",
             "LOGIN_SECOND_STEP_MINUTES", "SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES_OUDER",
-            "SESSION_MAX_HOURS", "SESSION_WARNING_SECONDS",
+            "SESSION_MAX_HOURS", "SESSION_WARNING_SECONDS", "PROXY_COUNT",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)
