@@ -7,6 +7,7 @@ from flask import current_app
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey.exceptions import ConfigurationError
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -98,7 +99,11 @@ class Queue:
             path = app.config["QUEUE_PATH"] or f"{app.instance_path}/queue.db"
             new = SqliteHuey("casework", filename=path)
         elif backend == "redis":
-            new = RedisHuey("casework", url=app.config["REDIS_URL"])
+            try:
+                new = RedisHuey("casework", url=app.config["REDIS_URL"])
+            except ConfigurationError as exc:  # the redis client is an extra
+                raise RuntimeError('CASEWORK_QUEUE_BACKEND=redis heeft de Redis-client nodig: '
+                                   'pip install "casework[redis]".') from exc
         elif backend == "memory":
             new = MemoryHuey("casework")
         else:

@@ -80,3 +80,18 @@ def test_demo_is_idempotent_and_matches_the_contract(demo):
     assert roles["leerplicht@buurdorp.test"] == "leerplichtambtenaar"
     assert roles["beheer@voorbeeldstad.test"] == "beheerder"
     assert roles["school@voorbeeldcollege.test"] == "school"
+
+
+def test_the_redis_queue_names_the_extra_to_install(monkeypatch):
+    import importlib.util
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert any(d.startswith("redis") for d in project["optional-dependencies"]["redis"])
+    test_tools = {"pytest", "playwright", "schemathesis", "hypothesis", "aiosmtpd", "pypdf"}
+    assert not {d.split(">")[0].split("[")[0] for d in project["dependencies"]} & test_tools
+    if importlib.util.find_spec("redis") is not None:
+        pytest.skip("the Redis client is installed here")
+    with pytest.raises(RuntimeError, match=r'pip install "casework\[redis\]"'):
+        create_app(load_config("development"), QUEUE_BACKEND="redis", REDIS_URL="redis://127.0.0.1:1/0")
