@@ -8,14 +8,11 @@ hold the audit key. Each tampering test works on its own copy of a committed dat
 """
 from __future__ import annotations
 
-import shutil
 import timeit
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from casework import create_app
@@ -27,6 +24,7 @@ from casework.services.audit import log_access, with_access_mac
 from config import TestConfig
 from conftest import PG_APP_ROLE, PG_URL, database_settings, fresh_postgres_database_url
 from factories import demo_namespace, make_case, own_app
+from test_audit_tamper import copied
 
 BACKENDS = ["sqlite", "postgresql"]
 LATER = timedelta(minutes=2)  # past the settle time: every row so far is closed
@@ -167,36 +165,6 @@ def committed(request, tmp_path_factory):
             assert verify(db.session, app.config).ok
             assert db.session.scalar(text("SELECT count(*) FROM access_log_seals")) >= 3
     return request.param, url
-
-
-@contextmanager
-def copied(committed, tmp_path):
-    """(app, owner engine) on a fresh copy of the committed database."""
-    backend, url = committed
-    if backend == "sqlite":
-        path = tmp_path / "copy.db"
-        shutil.copy(make_url(url).database, path)
-        copy_url = f"sqlite:///{path}"
-    else:
-        template = make_url(url).database
-        name = template.replace("_template", "_copy")
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        admin.dispose()
-        copy_url = make_url(url).set(database=name).render_as_string(hide_password=False)
-    owner = create_engine(copy_url)
-    saved = (queue.huey.storage, queue.huey.immediate, queue.app)
-    cfg = TestConfig.from_env()
-    cfg.update(**database_settings(copy_url), QUEUE_BACKEND="memory")
-    app = create_app(cfg)
-    try:
-        yield app, owner
-    finally:
-        db.state(app).engine.dispose()
-        owner.dispose()
-        queue.huey.storage, queue.huey.immediate, queue.app = saved
 
 
 def _past_the_guards(conn) -> None:

@@ -181,8 +181,10 @@ def committed(request, tmp_path_factory):
 
 @contextmanager
 def copied(committed, tmp_path):
-    """(app, owner engine) on a fresh copy of the committed database."""
-    backend, url, ids = committed
+    """(app, owner engine) on a fresh copy of the committed database: `committed` is
+    (backend, url, ...) of a database made by a module-scoped fixture and named *_template on
+    PostgreSQL."""
+    backend, url = committed[:2]
     if backend == "sqlite":
         path = tmp_path / "copy.db"
         shutil.copy(make_url(url).database, path)
