@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Flask, abort, request
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -165,6 +166,10 @@ def install_input_checks(app: Flask) -> None:
     def _query_and_form_values():
         if request.endpoint == "static":
             return None
+        try:  # Werkzeug would quietly turn broken UTF-8 (e.g. an encoded lone surrogate) into U+FFFD
+            unquote_to_bytes(request.query_string).decode("utf-8")
+        except UnicodeDecodeError:
+            refuse("De zoekparameters bevatten een ongeldig teken (geen geldige UTF-8).", "query")
         for name, value in request.args.items(multi=True):
             problem = _bad_value(value) or bad_character(name)
             if problem:

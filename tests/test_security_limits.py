@@ -292,6 +292,16 @@ def test_lone_surrogate_is_400(api, demo):
     assert_error(raw_post(api, "ouder1", "/cases", raw), 400, "bad_request")
 
 
+def test_broken_utf8_in_the_query_is_400_not_a_silent_replacement(api, client):
+    """An encoded lone surrogate (or any broken UTF-8) in a search is refused, not searched for
+    as U+FFFD; on the web too."""
+    for query in ("q=%ED%A0%80", "q=Jan%FFsen", "q%C3=1"):
+        body = assert_error(api.get("lpa", f"/cases?{query}"), 400, "bad_request", "query")
+        assert "UTF-8" in body["message"]
+    assert client.get("/zaken?q=%ED%A0%80").status_code == 400
+    assert api.get("lpa", "/cases?q=J%C3%A9r%C3%B4me").status_code == 200  # real accents are fine
+
+
 def test_nul_byte_in_the_body_is_400(api, demo):
     body = assert_error(api.post("ouder1", "/cases", kennisgeving(demo, toelichting="a\x00b")), 400,
                         "bad_request", "toelichting")
