@@ -267,6 +267,24 @@ def swv_round_reference(case: Case, round_seq: int | None = None) -> str:
     return f"ADV-{digest[:10].upper()}"
 
 
+def public_letter_case_id(user: User, letter: Letter, case: Case | None = None) -> int:
+    """The case id a letter shows this user: for the SWV, the id of the round it was sent in."""
+    if user.role != "swv_adviseur":
+        return letter.case_id
+    case = case if case is not None else db.session.get(Case, letter.case_id)
+    rounds = (case.swv_rondes or []) if case is not None else []
+    if not rounds or letter.audit_seq is None:
+        return letter.case_id
+    starts = list(db.session.scalars(select(AuditEvent.seq).where(
+        AuditEvent.case_id == letter.case_id, AuditEvent.event.in_(_SWV_ROUND_EVENTS))
+        .order_by(AuditEvent.seq)))
+    n = sum(1 for seq in starts if seq <= letter.audit_seq)
+    # The kept rounds are the last ones (a case asked before rounds were kept has fewer).
+    index = n - 1 - (len(starts) - len(rounds))
+    own = rounds[index]["id"] if 0 <= index < len(rounds) else None
+    return own if own is not None else letter.case_id
+
+
 def reference_for(user: User, case: Case) -> str | None:
     """The case's kenmerk as this user sees it: an SWV without toestemming gets the round's."""
     if user.role == "swv_adviseur" and not case.toestemming:
@@ -337,11 +355,30 @@ def visible_cases(user: User) -> Select:
 
 
 def get_case_for(user: User, case_id: int) -> Case:
-    q = select(Case).where(Case.id == case_id, case_scope(user))
+    """The case under the id this user knows it by (public_case_id), or a 404."""
+    q = select(Case).where(_case_id_condition(user, case_id), case_scope(user))
     case = db.session.scalar(q)
     if case is None:
         raise NotFound("Deze zaak is niet gevonden.")
     return case
+
+
+def case_in_scope(user: User, internal_id: int) -> Case | None:
+    """The case by its own id (from a letter or a log row), if this user may see it at all."""
+    return db.session.scalar(select(Case).where(Case.id == internal_id, case_scope(user)))
+
+
+def _case_id_condition(user: User, case_id: int) -> ColumnElement[bool]:
+    if user.role == "swv_adviseur":  # a round with its own id is not reachable by the case's
+        return or_(and_(Case.id == case_id, Case.swv_ronde_id.is_(None)), Case.swv_ronde_id == case_id)
+    return Case.id == case_id
+
+
+def public_case_id(user: User | None, case: Case) -> int:
+    """The id this user sees the case by: the SWV of a round with its own id gets that id."""
+    if user is not None and user.role == "swv_adviseur" and case.swv_ronde_id is not None:
+        return case.swv_ronde_id
+    return case.id
 
 
 def can_see_case(user: User, case: Case) -> bool:

@@ -13,6 +13,7 @@ from casework.models import Case, Letter
 from casework.services.suppression import SUPPRESSED, primary
 from sqlalchemy import select
 
+from conftest import web_signed_in
 from factories import fire_and_commit, make_case
 from factories_verzuim import fire_and_commit as fire_verzuim
 from factories_verzuim import make_verzuim_case
@@ -110,23 +111,81 @@ def _anonymous_round(demo) -> tuple[Case, list[int]]:
 def test_an_swv_cannot_tie_an_anonymous_round_to_the_named_one(client, auth_headers, demo):
     case, named_letters = _anonymous_round(demo)
     headers = auth_headers(SWV)
-    out = client.get(f"/api/v1/cases/{case.id}", headers=headers).get_json()
-    assert out["child"] is None
+    # The round has its own id: the case's id, known from the named round, finds nothing.
+    assert case.swv_ronde_id is not None and case.swv_ronde_id != case.id
+    assert client.get(f"/api/v1/cases/{case.id}", headers=headers).status_code == 404
+    listed = _list(client, headers).get_json()["items"]
+    assert case.id not in {item["id"] for item in listed}
+    assert case.swv_ronde_id in {item["id"] for item in listed}
+    out = client.get(f"/api/v1/cases/{case.swv_ronde_id}", headers=headers).get_json()
+    assert out["id"] == case.swv_ronde_id and out["child"] is None
     assert out["reference"] != case.reference and case.reference not in str(out)
+    assert str(case.id) not in {str(v) for v in out.values()}
     assert not {lt["id"] for lt in out["letters"]} & set(named_letters)
     assert [row["event"] for row in out["history"]] == ["vraag_advies"]
     assert out["created_at"] == out["history"][0]["at"]
-    listed = _list(client, headers).get_json()["items"]
     assert case.reference not in {item["reference"] for item in listed}
     assert _list(client, headers, q=case.reference).get_json()["items"] == []
-    # The new request letter carries the round's kenmerk, not the case's.
+    # The new request letter carries the round's kenmerk and id, not the case's; the named
+    # round's letter (still the SWV's own) shows the id the SWV knew then.
     new_letter = db.session.scalars(select(Letter).where(
         Letter.case_id == case.id, Letter.recipient_role == "swv",
         Letter.id.not_in(named_letters))).one()
     assert new_letter.context["kenmerk"] == out["reference"] != case.reference
-    page = client.get(f"/zaken/{case.id}", headers=headers)
-    if page.status_code == 200:
-        assert case.reference not in page.get_data(as_text=True)
+    assert client.get(f"/api/v1/letters/{new_letter.id}", headers=headers).get_json()["case_id"] \
+        == case.swv_ronde_id
+    assert client.get(f"/api/v1/letters/{named_letters[0]}", headers=headers).get_json()["case_id"] \
+        == case.id
+    web_signed_in(client, SWV)
+    assert client.get(f"/zaken/{case.id}").status_code == 404
+    page = client.get(f"/zaken/{case.swv_ronde_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert case.reference not in html and f"/zaken/{case.id}/" not in html
+    assert f"/zaken/{case.swv_ronde_id}/stap/breng_advies_uit" in html
+
+
+def test_the_swv_gives_its_advice_under_the_rounds_id(client, auth_headers, demo):
+    case, _ = _anonymous_round(demo)
+    headers = auth_headers(SWV)
+    advies = {"advies": "Onderwijs thuis met begeleiding is mogelijk.", "soort": "algemeen",
+              "mogelijkheden": []}
+    wrong = client.post(f"/api/v1/cases/{case.id}/events/breng_advies_uit", headers=headers, json=advies)
+    assert wrong.status_code == 404
+    assert case.state == "advies_gevraagd"
+    ok = client.post(f"/api/v1/cases/{case.swv_ronde_id}/events/breng_advies_uit", headers=headers,
+                     json=advies)
+    assert ok.status_code == 200, ok.get_json()
+    assert ok.get_json()["id"] == case.swv_ronde_id and ok.get_json()["state"] == "advies_uitgebracht"
+
+
+def test_other_roles_keep_the_cases_own_id(client, auth_headers, demo):
+    case, _ = _anonymous_round(demo)
+    lpa = auth_headers("leerplicht@voorbeeldstad.test")
+    assert client.get(f"/api/v1/cases/{case.id}", headers=lpa).get_json()["id"] == case.id
+    assert client.get(f"/api/v1/cases/{case.swv_ronde_id}", headers=lpa).status_code == 404
+
+
+def test_a_first_round_and_rounds_with_the_same_consent_keep_the_cases_id(demo):
+    case = make_case(demo, "advies_gevraagd", toestemming=False)
+    assert case.swv_ronde_id is None
+    assert policy.get_case_for(demo.swv, case.id) is case
+    again = make_case(demo, "herbeoordeling", child=demo.lotte, toestemming=True)
+    fire_and_commit(demo, again, "vraag_advies", toestemming=True)
+    assert again.swv_ronde_id is None and policy.public_case_id(demo.swv, again) == again.id
+
+
+def test_each_later_round_gets_a_fresh_id_and_the_last_one_ends(client, auth_headers, demo):
+    case, _ = _anonymous_round(demo)
+    first = case.swv_ronde_id
+    fire_and_commit(demo, case, "vraag_ander_swv", swv=demo.swv_buur)  # to the neighbour SWV ...
+    assert case.swv_id == demo.swv_buur.id
+    fire_and_commit(demo, case, "vraag_ander_swv", swv=demo.swv_regio)  # ... and back, anonymous
+    assert case.swv_id == demo.swv_regio.id and not case.toestemming
+    assert case.swv_ronde_id not in (None, first, case.id)
+    headers = auth_headers(SWV)
+    assert client.get(f"/api/v1/cases/{first}", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/cases/{case.swv_ronde_id}", headers=headers).status_code == 200
 
 
 def test_the_round_kenmerk_is_stable_within_a_round(demo):

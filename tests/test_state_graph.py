@@ -188,7 +188,9 @@ class Walker:
                 except DomainError as exc:
                     status, body = exc.status, {"error": exc.code, "message": exc.message}
             else:
-                response = self.client.post(f"/api/v1/cases/{case_id}/events/{event}", json=data,
+                # The id this user knows the case by (an SWV's later round has its own).
+                known_as = policy.public_case_id(user, case)
+                response = self.client.post(f"/api/v1/cases/{known_as}/events/{event}", json=data,
                                             headers=headers)
                 status, body = response.status_code, response.get_json(silent=True) or {}
             after = None

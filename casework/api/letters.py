@@ -21,8 +21,9 @@ class LetterPending(Conflict):
 @api_bp.get("/letters/<int:letter_id>")
 @doc(summary="Brief (gegevens)", tag="letters", response=LetterOut)
 def get_letter(letter_id: int):
-    letter = policy.get_letter_for(current_user(), letter_id)
-    return respond(letter_out(letter))
+    user = current_user()
+    letter = policy.get_letter_for(user, letter_id)
+    return respond(letter_out(user, letter))
 
 
 @api_bp.get("/letters/<int:letter_id>/pdf")

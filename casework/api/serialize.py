@@ -47,7 +47,8 @@ def child_identity(user: User, case: Case) -> ChildIdentity | None:
 def case_summary(user: User, case: Case) -> CaseSummary:
     state, label = state_for(user, case)
     return CaseSummary(
-        id=case.id, type=case.type, reference=policy.reference_for(user, case), state=state,
+        id=policy.public_case_id(user, case), type=case.type,
+        reference=policy.reference_for(user, case), state=state,
         state_label=label, child=child_identity(user, case), gemeente=org_ref(case.gemeente),
         # A school's planning dates would tell it where the case went (policy: coarse only).
         due_on=None if user.role == "school" else case.due_on,
@@ -89,7 +90,8 @@ def full_case(user: User, case: Case) -> tuple[CaseOut, list[str]]:
             data = {**data, "medische_notitie": note}
     child = child_identity(user, case)
     out = CaseOut(
-        id=case.id, type=case.type, reference=policy.reference_for(user, case), state=state,
+        id=policy.public_case_id(user, case), type=case.type,
+        reference=policy.reference_for(user, case), state=state,
         state_label=label, created_at=policy.created_at_for(user, case),
         updated_at=policy.updated_at_for(user, case), version=policy.version_for(user, case),
         gemeente=org_ref(case.gemeente), child=child, data=data,
@@ -111,8 +113,8 @@ def full_case(user: User, case: Case) -> tuple[CaseOut, list[str]]:
     return out, sensitive
 
 
-def letter_out(letter: Letter) -> LetterOut:
-    return LetterOut(id=letter.id, case_id=letter.case_id, kind=letter.kind,
+def letter_out(user: User, letter: Letter) -> LetterOut:
+    return LetterOut(id=letter.id, case_id=policy.public_letter_case_id(user, letter), kind=letter.kind,
                      recipient_role=letter.recipient_role, status=letter.status,
                      sha256=letter.sha256, created_at=letter.created_at,
                      rendered_at=letter.rendered_at)

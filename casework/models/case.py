@@ -82,6 +82,7 @@ class Case(Base):
         Index("ix_cases_report", "gemeente_id", "type", "created_at", *REPORT_INDEX_COLUMNS),
         # The work list: a gemeente's cases by due date (NULLS LAST), then id; see the migration.
         Index("ix_cases_gemeente_due", "gemeente_id", "due_on", "id"),
+        Index("uq_cases_swv_ronde_id", "swv_ronde_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -102,6 +103,11 @@ class Case(Base):
     # Verzuim: the school the absence was reported for; it sees (only) the coarse state.
     school_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     toestemming: Mapped[bool | None] = mapped_column(Boolean)
+    # The SWV's advice rounds: [{"swv", "toestemming", "id"}]. A round gets its own random id
+    # (swv_ronde_id) when the same SWV was asked before with the other consent: the SWV then
+    # cannot tie an anonymous round to a named one by the case's id (policy.public_case_id).
+    swv_rondes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+    swv_ronde_id: Mapped[int | None] = mapped_column(Integer)
     # A renewal kennisgeving: the case of the exemption that runs while it is filed.
     vorige_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # Exemption period; the scheduler queries these.

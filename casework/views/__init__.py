@@ -6,6 +6,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from casework import policy
+
 from .texts import ROLE_LABELS
 
 ERROR_TEXTS = {
@@ -116,6 +118,10 @@ def register_views(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(400, _bad_request)
     app.register_error_handler(413, _too_large)
+
+    # The id in a case's links (also in macros): an SWV may know the round by its own id.
+    app.jinja_env.globals["case_link_id"] = lambda case: policy.public_case_id(
+        current_user if current_user.is_authenticated else None, case)
 
     @app.context_processor
     def _layout_context():

@@ -19,7 +19,7 @@ from casework.letters.render import LETTER_KINDS
 from casework.models import Case, Child, MedicalNote, Organisation
 from casework.services import audit as audit_service
 from casework.services import cases as case_service
-from casework.services.errors import Conflict, DomainError, InvalidTransition
+from casework.services.errors import Conflict, DomainError, InvalidTransition, NotFound
 from casework.workflows import WORKFLOWS, get_workflow
 
 from ..forms.events import HINTS, event_form
@@ -378,7 +378,7 @@ def fire_event(case_id: int, event: str):
         return _render_case(case, posted=(event, form), error=error, status=status)
 
     flash(f"Gelukt: {form.title or spec.label}. De zaak staat nu op ‘{_status_label(user, case)}’.", "success")
-    return redirect(url_for("web.case_detail", case_id=case.id))
+    return redirect(url_for("web.case_detail", case_id=policy.public_case_id(user, case)))
 
 
 # ------------------------------------------------------------------ kennisgeving
@@ -474,11 +474,15 @@ def letter_pdf(letter_id: int):
     if letter.status != "rendered":
         failed = letter.status == "failed"
         return render_template("brieven/pending.html", letter=letter, failed=failed), 409
-    case = policy.get_case_for(user, letter.case_id)
+    case = policy.case_in_scope(user, letter.case_id)
+    if case is None and user.role != "swv_adviseur":  # an SWV keeps the letters addressed to it
+        raise NotFound("Deze brief is niet gevonden.")
     audit_service.log_access(user, letter.case_id, "brief", via="web")
     pdf = letter.pdf
     db.session.commit()
-    filename = f"{case.reference or 'brief'}-{letter.id}.pdf"
+    # An SWV's file name carries no kenmerk: a letter of an earlier round must not name this one.
+    kenmerk = case.reference if case is not None and user.role != "swv_adviseur" else None
+    filename = f"{kenmerk or 'brief'}-{letter.id}.pdf"
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{filename}"',
         "X-Content-Type-Options": "nosniff",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date, timedelta
 from typing import Literal
 
@@ -481,8 +482,28 @@ def _apply_neem_in_behandeling(ctx: GuardContext) -> None:
                      "in_behandeling_op": ctx.today.isoformat(), "beoordelen_voor": due.isoformat()}
 
 
+# Round ids lie far above any case id a gemeente will reach, within the ids a request may carry
+# (limits.MAX_INT): one in a billion to guess.
+_ROUND_ID_LOW, _ROUND_ID_HIGH = 2 ** 30, 2 ** 31 - 1
+
+
+def start_swv_round(case, swv_id: int, toestemming: bool) -> None:
+    """Record a new advice round. It gets its own random id when this SWV was asked before with
+    the other consent (or a round of it already had its own id): nothing the SWV saw of the
+    earlier round then leads to this one, nor back."""
+    rounds = list(case.swv_rondes or [])
+    if not rounds and case.swv_id is not None:  # asked before rounds were kept: the last one
+        rounds = [{"swv": case.swv_id, "toestemming": bool(case.toestemming), "id": None}]
+    separate = any(r["swv"] == swv_id and (r["toestemming"] != toestemming or r["id"] is not None)
+                   for r in rounds)
+    case.swv_ronde_id = (_ROUND_ID_LOW + secrets.randbelow(_ROUND_ID_HIGH - _ROUND_ID_LOW)
+                         if separate else None)
+    case.swv_rondes = [*rounds, {"swv": swv_id, "toestemming": toestemming, "id": case.swv_ronde_id}]
+
+
 def _apply_vraag_advies(ctx: GuardContext) -> None:
     p = ctx.payload
+    start_swv_round(ctx.case, p.swv_id, p.toestemming)
     ctx.case.swv_id = p.swv_id
     ctx.case.toestemming = p.toestemming
     due = ctx.today + timedelta(days=ctx.settings["ADVIES_TERMIJN_DAGEN"])
