@@ -110,8 +110,8 @@ def register_cli(app: Flask) -> None:
         from .extensions import queue
         from .services.letters import sweep_letters
 
-        with app.app_context():
-            sweep_letters(older_than_seconds=0)
+        with app.app_context():  # what is not on the queue; a second worker starting finds none
+            sweep_letters()
         click.echo(f"Brievenverwerker gestart met {workers} werkers.")
         Consumer(queue.huey, workers=workers, worker_type="thread", periodic=True).run()
 

@@ -682,6 +682,8 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.schoolvakantie_wijzig": frozenset({"beheerder"}),
     "web.schoolvakantie_verwijder": frozenset({"beheerder"}),
     "web.school_vakantieregio": frozenset({"beheerder"}),
+    "web.beheer_brieven": frozenset({"beheerder"}),
+    "web.beheer_brief_opnieuw": frozenset({"beheerder"}),
     "web.duo_import": _LPA,
     "web.duo_export": _LPA,
     "web.duo_vrijstellingen": _LPA,

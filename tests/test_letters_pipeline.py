@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -169,7 +170,54 @@ def test_sweep_skips_rendered_and_exhausted_letters(app, demo):
     db.session.execute(update(Letter).where(Letter.id == second.id)
                        .values(status="failed", attempts=app.config["LETTER_MAX_ATTEMPTS"]))
     commit()
+    queue.huey.flush()
     assert sweep_letters(older_than_seconds=0) == [third.id]
+
+
+def test_each_letter_is_queued_once_however_many_sweeps_run(demo):
+    case = make_case(demo, "in_behandeling")
+    pending = sorted(x.id for x in letters_of(case.id))
+    assert sorted(_queued_letter_ids()) == pending  # the event's commit queued them
+    # A worker starting (and the sweep every minute) adds nothing to what is on the queue ...
+    assert sweep_letters() == [] and sweep_letters(older_than_seconds=0) == []
+    assert sorted(_queued_letter_ids()) == pending
+    # ... and after the queue lost them, two sweeps (two workers starting) queue each one once.
+    queue.huey.flush()
+    for letter in letters_of(case.id):
+        letter.queued_at = letter.queued_at - timedelta(minutes=5)
+    commit()
+    assert sorted(sweep_letters() + sweep_letters()) == pending
+    assert sorted(_queued_letter_ids()) == pending
+
+
+def test_a_letter_the_queue_refused_is_queued_by_a_sweep_when_the_queue_is_back(demo, monkeypatch):
+    from casework.letters import tasks
+
+    def queue_down(letter_id):
+        raise ConnectionError("wachtrij onbereikbaar")
+
+    monkeypatch.setattr(tasks, "render_letter_task", queue_down)
+    case = make_case(demo, "kennisgeving_ontvangen")
+    [letter] = letters_of(case.id)
+    assert case.state == "kennisgeving_ontvangen"  # the step itself went through
+    monkeypatch.undo()
+    queue.huey.flush()
+    assert _queued_letter_ids() == []
+    letter.queued_at = letter.queued_at - timedelta(minutes=2)
+    commit()
+    assert sweep_letters() == [letter.id]  # the queue is empty, the letter waited over a minute
+    assert _queued_letter_ids() == [letter.id]
+
+
+def test_render_tasks_store_no_result(demo):
+    case = make_case(demo, "kennisgeving_ontvangen")
+    [letter] = letters_of(case.id)
+    queue.huey.flush()
+    from casework.letters.tasks import render_letter_task
+
+    queue.huey.execute(render_letter_task.s(letter.id))  # as the consumer runs it
+    assert db.session.get(Letter, letter.id).status == "rendered"
+    assert queue.huey.result_count() == 0
 
 
 def test_rendering_twice_keeps_the_first_pdf(demo):
@@ -220,3 +268,51 @@ def test_every_event_of_every_workflow_has_a_letter(case_type, spec):
 def test_the_walk_sees_the_vrijstelling_workflow():
     names = {spec.name for case_type, spec in _workflow_events() if case_type == "vrijstelling_5a"}
     assert len(names) == 15 and {"geef_verklaring", "zie_af", "vraag_ander_swv"} <= names
+
+
+# ------------------------------------------------------------------ the beheerder's failed letters
+
+def test_the_beheerder_sees_letters_that_failed_every_attempt_and_tries_again(app, client, demo):
+    from conftest import web_signed_in
+
+    case = make_case(demo, "kennisgeving_ontvangen")
+    [letter] = letters_of(case.id)
+    db.session.execute(update(Letter).where(Letter.id == letter.id).values(
+        status="failed", attempts=app.config["LETTER_MAX_ATTEMPTS"],
+        last_error="RuntimeError: Sam Jansen, Dorpsstraat 1"))
+    commit()
+    queue.huey.flush()
+    web_signed_in(client, "beheer@voorbeeldstad.test")
+    page = client.get("/beheer/brieven").get_data(as_text=True)
+    assert case.reference in page and "Opnieuw proberen" in page
+    assert "Sam" not in page and "Dorpsstraat" not in page  # no case content, no error text
+    done = client.post(f"/beheer/brieven/{letter.id}/opnieuw",
+                       data={"csrf_token": _csrf(client, "/beheer/brieven")})
+    assert done.status_code == 302
+    letter = db.session.get(Letter, letter.id)
+    assert (letter.status, letter.attempts) == ("pending", 0)
+    assert _queued_letter_ids() == [letter.id]
+    assert "Er zijn geen mislukte brieven" in client.get("/beheer/brieven").get_data(as_text=True)
+    # A second try of a letter that is not (or no longer) failed is a 404, nothing changes.
+    assert client.post(f"/beheer/brieven/{letter.id}/opnieuw",
+                       data={"csrf_token": _csrf(client, "/beheer/brieven")}).status_code == 404
+
+
+def test_other_roles_do_not_see_or_retry_failed_letters(app, client, demo):
+    from conftest import web_signed_in
+
+    case = make_case(demo, "kennisgeving_ontvangen")
+    [letter] = letters_of(case.id)
+    db.session.execute(update(Letter).where(Letter.id == letter.id).values(
+        status="failed", attempts=app.config["LETTER_MAX_ATTEMPTS"]))
+    commit()
+    web_signed_in(client, "leerplicht@voorbeeldstad.test")
+    assert client.get("/beheer/brieven").status_code in (403, 404)
+    assert client.post(f"/beheer/brieven/{letter.id}/opnieuw",
+                       data={"csrf_token": _csrf(client, "/kennisgeving/nieuw")}).status_code in (403, 404)
+    assert db.session.get(Letter, letter.id).status == "failed"
+
+
+def _csrf(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

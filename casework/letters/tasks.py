@@ -31,6 +31,7 @@ def render_letter_now(letter_id: int) -> str:
         letter.attempts += 1
         letter.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         letter.status = "failed"
+        letter.queued_at = None  # off the queue: the next sweep retries it while attempts are left
         db.session.commit()
         log.warning("brief %s niet gemaakt (poging %s): %s", letter_id, letter.attempts, exc)
         raise
@@ -50,10 +51,12 @@ def _app():
     return current_app._get_current_object() if has_app_context() else queue.app
 
 
-@huey.task(retries=3, retry_delay=10)
-def render_letter_task(letter_id: int) -> str:
+# No retries here: the sweep retries a failed letter (once, however many workers run). No result
+# is returned, so Huey stores none.
+@huey.task(retries=0)
+def render_letter_task(letter_id: int) -> None:
     with _app().app_context():
-        return render_letter_now(letter_id)
+        render_letter_now(letter_id)
 
 
 @huey.periodic_task(crontab(minute="*"))
@@ -78,4 +81,5 @@ def enqueue_render(letter_id: int) -> None:
     try:
         render_letter_task(letter_id)
     except Exception:  # noqa: BLE001
+        # The letter keeps its queued_at: the sweep re-queues it once the queue is back and empty.
         log.exception("brief %s niet in de wachtrij gezet; de sweep probeert het opnieuw", letter_id)

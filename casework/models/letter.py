@@ -39,3 +39,6 @@ class Letter(Base):
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     rendered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the render was put on the queue (at the event's commit, or by the sweep); NULL: not on
+    # it. The sweep re-queues a letter only when it is not on the queue (services/letters.py).
+    queued_at: Mapped[datetime | None] = mapped_column(DateTime)

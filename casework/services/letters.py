@@ -136,7 +136,7 @@ def record_letters(case: Case, spec: EventSpec, actor: User | None, audit_seq: i
             letter = Letter(
                 case_id=case.id, audit_seq=audit_seq, kind=letter_spec.kind,
                 recipient_role=recipient["role"], recipient_user_id=recipient["user_id"],
-                recipient_org_id=recipient["org_id"], status="pending",
+                recipient_org_id=recipient["org_id"], status="pending", queued_at=utcnow(),
                 context=letter_context(case, letter_spec.kind, recipient, actor, today),
             )
             db.session.add(letter)
@@ -164,18 +164,45 @@ def _forget_after_rollback(session: Session) -> None:
 
 
 def sweep_letters(older_than_seconds: int = 60, max_attempts: int | None = None) -> list[int]:
-    """Re-enqueue letters still pending (e.g. after a crash) and failed ones with tries left."""
+    """Put back on the queue the letters that are not on it: pending or failed, with attempts
+    left, and never queued (the queue was down), or queued longer than older_than_seconds ago
+    while the queue is empty (it lost them: a crash, a broker restart). Each letter is claimed
+    with one UPDATE, so two sweeps (two workers starting) never queue a letter twice."""
+    from casework.extensions import queue
     from casework.letters.tasks import enqueue_render
 
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
     limit = max_attempts or current_app.config["LETTER_MAX_ATTEMPTS"]
-    ids = list(db.session.scalars(
-        select(Letter.id).where(Letter.status.in_(("pending", "failed")), Letter.attempts < limit,
-                                Letter.created_at <= cutoff).order_by(Letter.id)))
-    if ids:
-        db.session.execute(update(Letter).where(Letter.id.in_(ids), Letter.status == "failed")
-                           .values(status="pending"))
-        db.session.commit()
+    lost = Letter.queued_at.is_(None)
+    if _queue_is_empty(queue.huey):
+        lost = lost | (Letter.queued_at <= cutoff)
+    wanted = (Letter.status.in_(("pending", "failed")), Letter.attempts < limit, lost)
+    ids = sorted(db.session.scalars(
+        update(Letter).where(*wanted).values(status="pending", queued_at=now)
+        .returning(Letter.id), execution_options={"synchronize_session": "fetch"}))
+    db.session.commit()
     for letter_id in ids:
         enqueue_render(letter_id)
     return ids
+
+
+def _queue_is_empty(huey) -> bool:
+    try:
+        return huey.pending_count() == 0
+    except Exception:  # noqa: BLE001 - the queue is down: what it held is not lost yet
+        return False
+
+
+def failed_letters(gemeente_ids: list[int], limit: int | None = None) -> list[Letter]:
+    """Letters of these gemeenten that failed every attempt (the beheerder's list)."""
+    attempts = limit or current_app.config["LETTER_MAX_ATTEMPTS"]
+    return list(db.session.scalars(
+        select(Letter).join(Case, Case.id == Letter.case_id)
+        .where(Letter.status == "failed", Letter.attempts >= attempts, Case.gemeente_id.in_(gemeente_ids))
+        .order_by(Letter.created_at.desc(), Letter.id.desc())))
+
+
+def retry_letter(letter: Letter) -> None:
+    """Give a letter that failed every attempt a fresh set of attempts; the sweep queues it."""
+    letter.status, letter.attempts, letter.queued_at = "pending", 0, None

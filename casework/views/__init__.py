@@ -93,7 +93,7 @@ def _nav_items(user) -> list[tuple[str, str]]:
     if role == "beheerder":
         return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling"),
                 ("web.schoolvakanties", "Schoolvakanties"), ("auth.users", "Gebruikers"),
-                ("web.beheer_access_log", "Toegangslog")]
+                ("web.beheer_access_log", "Toegangslog"), ("web.beheer_brieven", "Mislukte brieven")]
     return []
 
 

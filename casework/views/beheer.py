@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from casework import policy
 from casework.extensions import db
 from casework.formatting import format_datum
-from casework.models import Schoolvakantie
+from casework.models import Case, Schoolvakantie
 from casework.models.organisation import VAKANTIEREGIOS
 from casework.schoolkalender import vakantie_label
 from casework.services import audit as audit_service
@@ -176,3 +176,36 @@ def school_vakantieregio(school_id: int):
           f"{REGIO_LABELS[school.vakantieregio].lower() if school.vakantieregio else 'geen regio'}.",
           "success")
     return redirect(url_for("web.schoolvakanties", schooljaar=request.form.get("schooljaar") or None))
+
+
+# ------------------------------------------------------------------ letters that failed
+
+@bp.get("/beheer/brieven")
+def beheer_brieven():
+    """Letters of the own gemeente that failed every attempt: kenmerk, kind and date only (no
+    content, no error text: it may quote the letter)."""
+    from casework.letters.render import LETTER_KINDS
+    from casework.services.letters import failed_letters
+
+    user = _user()
+    rows = failed_letters(policy.gemeente_ids(user))
+    refs = dict(db.session.execute(select(Case.id, Case.reference)
+                                   .where(Case.id.in_({lt.case_id for lt in rows}))).all()) if rows else {}
+    return render_template("beheer/brieven.html", rows=rows, refs=refs, kinds=LETTER_KINDS)
+
+
+@bp.post("/beheer/brieven/<int:letter_id>/opnieuw")
+def beheer_brief_opnieuw(letter_id: int):
+    from casework.services.letters import failed_letters, retry_letter, sweep_letters
+
+    user = _user()
+    letter = next((lt for lt in failed_letters(policy.gemeente_ids(user)) if lt.id == letter_id), None)
+    if letter is None:
+        abort(404)
+    retry_letter(letter)
+    _log(user, f"brief {letter.id} opnieuw proberen")
+    case_service.commit()
+    sweep_letters()  # on the queue now, not at the next minute
+    flash(f"Gelukt: brief {letter.id} wordt opnieuw gemaakt. Dat duurt meestal minder dan een minuut.",
+          "success")
+    return redirect(url_for("web.beheer_brieven"))
