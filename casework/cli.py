@@ -30,9 +30,11 @@ def upgrade_database(revision: str = "head") -> None:
 
 # The app role may read and write the working tables, but only add to the audit tables: no
 # UPDATE, DELETE or TRUNCATE there (seals: UPDATE, never DELETE), and as it owns nothing it
-# cannot ALTER or DROP any table.
+# cannot ALTER or DROP any table. The reference counters only count up: no DELETE, so a
+# year's numbering cannot start over.
 APPEND_ONLY_TABLES = {"audit_events": "SELECT, INSERT", "audit_seals": "SELECT, INSERT, UPDATE",
                       "access_log": "SELECT, INSERT", "access_log_seals": "SELECT, INSERT",
+                      "reference_counters": "SELECT, INSERT, UPDATE",
                       "alembic_version": "SELECT"}
 
 

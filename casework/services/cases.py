@@ -19,6 +19,7 @@ from casework.workflows.base import NEW, SYSTEM_ROLE, GuardContext
 from . import audit
 from .errors import BadRequest, Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from .letters import record_letters
+from .references import next_reference
 
 _TYPE_ERRORS = ("_type", "_parsing", "json_invalid")
 
@@ -107,6 +108,7 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
     """State change, audit row and letters; the caller's transaction holds them together."""
     wf = get_workflow(case.type)
     from_state = case.state
+    is_new = case.id is None
     chosen = spec.dest(ctx) if callable(spec.dest) else spec.dest
     try:
         ok = wf.machine.events[spec.name].trigger(case, chosen_dest=chosen)
@@ -119,10 +121,9 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
     case.is_open = case.state not in wf.terminal
     case.updated_at = utcnow()
     _update_due(case)
-    if case.id is None:
+    if is_new:
         db.session.add(case)
         db.session.flush()
-        case.reference = f"{wf.reference_prefix}-{case.created_at.year}-{case.id:05d}"
     payload_dump = payload.model_dump(mode="json")
     if "medische_notitie" in payload_dump:  # the digest covers it; the note itself lives apart
         note = payload_dump["medische_notitie"]
@@ -134,6 +135,10 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
     row = audit.append_audit(case.id, spec.name, None if from_state == NEW else from_state,
                              case.state, actor.id if actor else None, actor_role, payload_dump,
                              spec.audit_details(ctx) if spec.audit_details else None)
+    if is_new:
+        # From the counter, in this transaction: a rollback gives the number back (no gaps).
+        # After the audit row, which holds the audit seal's lock (see services/references.py).
+        case.reference = next_reference(wf.reference_prefix, case.created_at.year)
     db.session.flush()
     record_letters(case, spec, actor, row.seq, ctx.today)
 
