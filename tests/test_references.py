@@ -246,7 +246,7 @@ def test_the_migration_starts_the_counters_after_the_existing_references(tmp_pat
     existing = ["V5A-2025-00003", "V5A-2026-00002", "V5A-2026-00014", "VZ-2026-00015", "VZ-2026-00009",
                 "VZ-2024-123456", "R-0", "SYN-VZ-2025-0001234", None]
     try:
-        command.upgrade(cfg, "0f8c3bcf4e25")
+        command.upgrade(cfg, "9a41c7e05d2b")
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO organisations (kind, naam, adres, postcode_plaats, telefoon, email) "
                               "VALUES ('gemeente', 'G', '', '', '', '')"))
@@ -267,7 +267,7 @@ def test_the_migration_starts_the_counters_after_the_existing_references(tmp_pat
                 text("SELECT prefix, year, last FROM reference_counters"))}
         assert counters == {("V5A", 2025): 3, ("V5A", 2026): 14, ("VZ", 2026): 15, ("VZ", 2024): 123456}
 
-        command.downgrade(cfg, "0f8c3bcf4e25")
+        command.downgrade(cfg, "9a41c7e05d2b")
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM cases")).scalar() == len(existing)
         assert "reference_counters" not in inspect(engine).get_table_names()

@@ -1,7 +1,7 @@
 """reference counters: case numbers per prefix and year without gaps (reference_counters)
 
 Revision ID: 87da74dddbbb
-Revises: 0f8c3bcf4e25
+Revises: 9a41c7e05d2b
 Create Date: 2026-12-04 06:30:00.000000
 
 Until now a reference was PREFIX-YYYY-<case id>, and PostgreSQL never gives a sequence value
@@ -23,7 +23,7 @@ from alembic import op
 
 
 revision = '87da74dddbbb'
-down_revision = '0f8c3bcf4e25'
+down_revision = '9a41c7e05d2b'
 branch_labels = None
 depends_on = None
 
