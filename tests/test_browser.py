@@ -65,10 +65,12 @@ def server(browser_app):
         yield url
 
 
-@pytest.fixture
-def page(server):
+@contextmanager
+def launch_chromium():
+    """Debian's Chromium, headless, through Playwright (the test is skipped where it is missing)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (set CASEWORK_CHROMIUM); browser downloads are not possible")
+        pytest.skip(f"Chromium not found at {CHROMIUM} (set CASEWORK_CHROMIUM); "
+                    "browser downloads are not possible")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
@@ -76,6 +78,15 @@ def page(server):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"],
         )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(server):
+    with launch_chromium() as browser:
         context = browser.new_context(base_url=server, locale="nl-NL", viewport={"width": 1280, "height": 900})
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -83,7 +94,6 @@ def page(server):
             yield page
         finally:
             context.close()
-            browser.close()
 
 
 def log_in(page, email: str) -> None:

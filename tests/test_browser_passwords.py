@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from casework.extensions import db, queue
-from test_browser import CHROMIUM, serve
+from test_browser import serve
 from test_passwords_bruteforce import _free_port, _Sink
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_transaction]
@@ -48,12 +47,9 @@ def server(app, tmp_path, sink):
 
 @pytest.fixture
 def page(server):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (set CASEWORK_CHROMIUM)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+    from test_browser import launch_chromium
+
+    with launch_chromium() as browser:
         context = browser.new_context(base_url=server, locale="nl-NL")
         context.set_default_timeout(15_000)
         page = context.new_page()
@@ -61,7 +57,6 @@ def page(server):
             yield page
         finally:
             context.close()
-            browser.close()
 
 
 def test_forgotten_password_through_the_mail(page, sink):

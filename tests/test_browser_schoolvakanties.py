@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -71,23 +70,11 @@ def server(vakantie_app):
 
 @pytest.fixture(scope="module")
 def chromium():
-    from test_browser import CHROMIUM
+    from test_browser import launch_chromium
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM} (set CASEWORK_CHROMIUM); "
-                    "browser downloads are not possible")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        try:
-            DATE_ORDER[0] = _date_order(browser)
-            yield browser
-        finally:
-            browser.close()
+    with launch_chromium() as browser:
+        DATE_ORDER[0] = _date_order(browser)
+        yield browser
 
 
 DATE_ORDER = ["%d%m%Y"]  # the module's browser sets it
