@@ -23,6 +23,15 @@ from conftest import PG_URL, fresh_postgres_database_url
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def scratch_database_url(tmp_path, backend: str, name: str) -> str:
+    """An empty database for a migration test: a new PostgreSQL database, or a SQLite file."""
+    if backend == "postgresql":
+        if not PG_URL:
+            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
+        return fresh_postgres_database_url(f"casework_{name}")
+    return f"sqlite:///{tmp_path}/{name}.db"
+
+
 def _alembic_config(url: str) -> Config:
     cfg = Config(str(MIGRATIONS / "alembic.ini"))
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -75,12 +84,7 @@ def _search_objects(engine) -> set[str]:
 @pytest.mark.no_transaction
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_upgrade_downgrade_upgrade(tmp_path, backend):
-    if backend == "postgresql":
-        if not PG_URL:
-            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
-        url = fresh_postgres_database_url("casework_migrations")
-    else:
-        url = f"sqlite:///{tmp_path}/migrations.db"
+    url = scratch_database_url(tmp_path, backend, "migrations")
     cfg = _alembic_config(url)
     engine = create_engine(url)
     try:
@@ -141,12 +145,7 @@ def test_upgrade_downgrade_upgrade(tmp_path, backend):
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_report_facts_are_copied_from_case_data(tmp_path, backend):
     """Cases from before the report columns get them from their data on the upgrade."""
-    if backend == "postgresql":
-        if not PG_URL:
-            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
-        url = fresh_postgres_database_url("casework_report_facts")
-    else:
-        url = f"sqlite:///{tmp_path}/report_facts.db"
+    url = scratch_database_url(tmp_path, backend, "report_facts")
     cfg = _alembic_config(url)
     engine = create_engine(url)
     try:
@@ -200,12 +199,7 @@ def test_report_facts_are_copied_from_case_data(tmp_path, backend):
 def test_a_database_from_before_the_2027_holidays_gets_them_and_keeps_its_own(tmp_path, backend):
     """The voorjaars- and zomervakantie 2026-2027 reach a database migrated without them; a region
     where the beheerder already entered one keeps the beheerder's dates, and nothing is doubled."""
-    if backend == "postgresql":
-        if not PG_URL:
-            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
-        url = fresh_postgres_database_url("casework_vakanties_2027")
-    else:
-        url = f"sqlite:///{tmp_path}/vakanties_2027.db"
+    url = scratch_database_url(tmp_path, backend, "vakanties_2027")
     cfg = _alembic_config(url)
     engine = create_engine(url)
     try:

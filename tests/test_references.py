@@ -24,7 +24,7 @@ from factories import demo_namespace, dien_in_data, own_app
 from factories_verzuim import make_pupil_aged, melding_data
 from test_concurrency import _race
 from test_duo import GOOD, csv_file, row
-from test_migrations import _alembic_config
+from test_migrations import _alembic_config, scratch_database_url
 
 V5A, VZ = "vrijstelling_5a", "verzuim"
 REFERENCE = re.compile(r"([A-Z0-9]+)-([0-9]{4})-([0-9]{5,})")
@@ -235,12 +235,7 @@ def test_cases_opened_at_once_get_consecutive_numbers(shared_app):
 @pytest.mark.no_transaction
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_the_migration_starts_the_counters_after_the_existing_references(tmp_path, backend):
-    if backend == "postgresql":
-        if not PG_URL:
-            pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
-        url = fresh_postgres_database_url("casework_reference_counters")
-    else:
-        url = f"sqlite:///{tmp_path}/reference_counters.db"
+    url = scratch_database_url(tmp_path, backend, "reference_counters")
     cfg = _alembic_config(url)
     engine = create_engine(url)
     existing = ["V5A-2025-00003", "V5A-2026-00002", "V5A-2026-00014", "VZ-2026-00015", "VZ-2026-00009",
