@@ -334,3 +334,15 @@ def test_healthz_is_503_when_the_database_fails(client, app_ctx, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "error", "db": "error"}
+
+
+def test_healthz_is_503_when_the_letter_queue_is_down(client, monkeypatch):
+    from casework.extensions import queue
+
+    def down():
+        raise ConnectionError("Redis weg")
+
+    monkeypatch.setattr(queue.huey, "pending_count", down)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "db": "ok", "queue": "error"}

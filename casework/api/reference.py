@@ -1,12 +1,13 @@
 """Reference data and administration: organisations, deskundigen, audit verification, health."""
 from __future__ import annotations
 
+from flask import Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from casework import policy
-from casework.extensions import db
+from casework.extensions import db, queue
 from casework.models import User
 from casework.services import audit as audit_service
 
@@ -57,14 +58,23 @@ def audit_verify():
 
 
 @doc(summary="Gezondheid", tag="admin", response=HealthOut, errors=(503,),
-     description="Zonder inloggen. 503 als de database niet antwoordt.")
+     description="Zonder inloggen. 503 als de database of de wachtrij voor brieven niet "
+                 "antwoordt (dan staat `queue: \"error\"` erbij).")
 def healthz():
+    db_ok = queue_ok = True
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         db.session.rollback()
-        return respond(HealthOut(status="error", db="error"), 503)
-    return respond(HealthOut(status="ok", db="ok"))
+        db_ok = False
+    try:
+        queue.huey.pending_count()
+    except Exception:  # noqa: BLE001 - any failure of the queue's storage means: down
+        queue_ok = False
+    out = HealthOut(status="ok" if db_ok and queue_ok else "error", db="ok" if db_ok else "error",
+                    queue=None if queue_ok else "error")
+    return Response(out.model_dump_json(exclude_none=True), status=200 if out.status == "ok" else 503,
+                    mimetype="application/json")
 
 
 @api_bp.record_once

@@ -342,6 +342,8 @@ class DeskundigeList(RootModel[list[DeskundigeOut]]):
 class HealthOut(Out):
     status: Literal["ok", "error"]
     db: Literal["ok", "error"]
+    # Only when the letter queue does not answer (api.md's 200 body stays as it is).
+    queue: Literal["error"] | None = None
 
 
 class RouteProposalOut(Out):
