@@ -59,7 +59,8 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     from .limits import install_input_checks
 
     install_input_checks(app)
-    from .access import install_route_policy
+    from .access import install_https_guard, install_route_policy
 
+    install_https_guard(app)
     install_route_policy(app)
     return app

@@ -52,3 +52,34 @@ def install_route_policy(app: Flask) -> None:
             log_refusal(403)
             abort(403)
         return None
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]", "::1")
+HTTPS_NEEDED = ("Casework draait als productie en werkt alleen over HTTPS: over gewoon HTTP gaat "
+                "de inlogcookie niet mee. Open het adres met https://. Beheert u deze server: zet "
+                "een TLS-proxy ervoor (met CASEWORK_PROXY_COUNT), of zet voor een testomgeving "
+                "zonder TLS CASEWORK_ALLOW_HTTP=1.")
+
+
+def install_https_guard(app: Flask) -> None:
+    """Production over plain HTTP would fail at sign-in with "Formulier verlopen" (the session
+    cookie is Secure): answer such a request with a page that says why, instead. Not for the
+    machine itself (localhost) or the health check a load balancer sends to the backend."""
+    if not app.config.get("SESSION_COOKIE_SECURE") or app.config.get("ALLOW_HTTP") \
+            or app.config.get("ENV_NAME") != "production":
+        return
+
+    @app.before_request
+    def _https_only():
+        if request.scheme == "https" or request.path == "/healthz":
+            return None
+        if request.host.rsplit(":", 1)[0].lower() in _LOOPBACK or request.host.lower() in _LOOPBACK:
+            return None
+        if request.blueprint == "api" or request.path.startswith("/api/"):
+            from flask import jsonify
+
+            return jsonify(error="https_required", message=HTTPS_NEEDED, fields={}), 400
+        return app.response_class(
+            f"<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>Alleen via "
+            f"HTTPS</title></head><body><main><h1>Alleen via HTTPS</h1><p>{HTTPS_NEEDED}</p>"
+            f"</main></body></html>", status=400, mimetype="text/html")

@@ -123,6 +123,10 @@ class BaseConfig:
     # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host/-Port
     # headers are trusted (werkzeug ProxyFix); 0 trusts none (the app faces clients directly).
     PROXY_COUNT = 0
+    # Production over plain HTTP (a lab without TLS): the session cookie is then sent without
+    # Secure and no HSTS. Without it, production refuses an http:// PUBLIC_URL at start and
+    # answers a request that reached it over plain HTTP with a page that says why.
+    ALLOW_HTTP = False
 
     @classmethod
     def from_env(cls) -> dict:
@@ -164,6 +168,8 @@ class BaseConfig:
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)
+        cfg["ALLOW_HTTP"] = _env("CASEWORK_ALLOW_HTTP", "1" if cls.ALLOW_HTTP else "0") in (
+            "1", "true", "yes", "ja")
         return cfg
 
 
@@ -212,6 +218,15 @@ class ProductionConfig(BaseConfig):
         if audit_key == key:
             raise RuntimeError("CASEWORK_AUDIT_KEY moet een andere sleutel zijn dan CASEWORK_SECRET_KEY.")
         parse_audit_keys_old(cfg.get("AUDIT_KEYS_OLD"))
+        if cfg.get("ALLOW_HTTP"):  # a lab on plain HTTP, said explicitly
+            cfg["SESSION_COOKIE_SECURE"], cfg["HSTS_SECONDS"] = False, 0
+        elif (cfg.get("PUBLIC_URL") or "").lower().startswith("http://"):
+            raise RuntimeError(
+                f"CASEWORK_PUBLIC_URL is {cfg['PUBLIC_URL']}: productie draait alleen over HTTPS "
+                "(de inlogcookie gaat niet over gewoon HTTP). Gebruik een https://-adres achter een "
+                "TLS-proxy (met CASEWORK_PROXY_COUNT), of zet voor een testomgeving zonder TLS "
+                "CASEWORK_ALLOW_HTTP=1."
+            )
         return cfg
 
 
