@@ -61,6 +61,10 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
     install_input_checks(app)
     from .access import install_https_guard, install_route_policy
 
+    from .observability import configure_logging, install_request_log
+
+    configure_logging(app)
+    install_request_log(app)
     install_https_guard(app)
     install_route_policy(app)
     return app

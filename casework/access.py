@@ -1,7 +1,7 @@
 """Applies policy.ROUTE_RULES to every request: an endpoint without a rule does not exist."""
 from __future__ import annotations
 
-from flask import Flask, abort, redirect, request, url_for
+from flask import Flask, abort, g, redirect, request, url_for
 from flask_login import current_user
 
 from . import auth, policy
@@ -42,6 +42,7 @@ def install_route_policy(app: Flask) -> None:
         if rule == policy.PUBLIC:
             return None
         user = current_actor()
+        g.actor_id = user.id if user is not None else None  # for the request's log line
         if user is None:
             return redirect(url_for("auth.login", next=request.full_path))
         if rule != policy.AUTHENTICATED and user.role not in rule:

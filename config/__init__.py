@@ -127,6 +127,8 @@ class BaseConfig:
     # Secure and no HSTS. Without it, production refuses an http:// PUBLIC_URL at start and
     # answers a request that reached it over plain HTTP with a page that says why.
     ALLOW_HTTP = False
+    # Log lines on stderr: "json" (one object per line, with a request id) or "text".
+    LOG_FORMAT = "json"
 
     @classmethod
     def from_env(cls) -> dict:
@@ -168,6 +170,7 @@ class BaseConfig:
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)
+        cfg["LOG_FORMAT"] = _env("CASEWORK_LOG_FORMAT", cls.LOG_FORMAT)
         cfg["ALLOW_HTTP"] = _env("CASEWORK_ALLOW_HTTP", "1" if cls.ALLOW_HTTP else "0") in (
             "1", "true", "yes", "ja")
         return cfg
@@ -175,6 +178,7 @@ class BaseConfig:
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
+    LOG_FORMAT = "text"
     # Only for a local checkout; ProductionConfig refuses to start without a real key.
     SECRET_KEY = "development-only-not-secret"
     # A local SMTP sink: python -m aiosmtpd -n -l localhost:8025 prints every mail.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import current_app, has_app_context
 from huey import crontab
@@ -23,6 +24,7 @@ def render_letter_now(letter_id: int) -> str:
         return letter.status if letter else "missing"
     kind, context = letter.kind, revive(letter.context)
     db.session.commit()  # no transaction stays open while WeasyPrint works
+    started = time.perf_counter()
     try:
         pdf, sha = render_letter(kind, context)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
@@ -33,7 +35,9 @@ def render_letter_now(letter_id: int) -> str:
         letter.status = "failed"
         letter.queued_at = None  # off the queue: the next sweep retries it while attempts are left
         db.session.commit()
-        log.warning("brief %s niet gemaakt (poging %s): %s", letter_id, letter.attempts, exc)
+        log.warning("brief %s niet gemaakt (poging %s): %s", letter_id, letter.attempts,
+                    type(exc).__name__, extra=_letter_fields(letter_id, kind, started, "failed",
+                                                             letter.attempts))
         raise
     letter = db.session.get(Letter, letter_id)
     if letter.status == "rendered":  # another worker was quicker
@@ -43,7 +47,14 @@ def render_letter_now(letter_id: int) -> str:
     letter.last_error = None
     letter.rendered_at = utcnow()
     db.session.commit()
+    log.info("brief %s gemaakt", letter_id,
+             extra=_letter_fields(letter_id, kind, started, "rendered", letter.attempts))
     return "rendered"
+
+
+def _letter_fields(letter_id: int, kind: str, started: float, outcome: str, attempt: int) -> dict:
+    return {"letter_id": letter_id, "kind": kind, "outcome": outcome, "attempt": attempt,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def _app():
