@@ -65,6 +65,9 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
 
     configure_logging(app)
     install_request_log(app)
+    from .metrics import install_metrics
+
+    install_metrics(app)
     install_https_guard(app)
     install_route_policy(app)
     return app

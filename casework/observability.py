@@ -82,13 +82,16 @@ def install_request_log(app: Flask) -> None:
         if started is None:  # a request refused before our first hook ran
             return response
         response.headers["X-Request-ID"] = g.request_id
+        seconds = time.perf_counter() - started
+        route = request.url_rule.rule if request.url_rule is not None else None
         log.info("request", extra={
-            "method": request.method,
-            "route": request.url_rule.rule if request.url_rule is not None else None,
-            "status": response.status_code,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            "user_id": _user_id(),
+            "method": request.method, "route": route, "status": response.status_code,
+            "duration_ms": round(seconds * 1000, 1), "user_id": _user_id(),
         })
+        if app.config.get("METRICS_ENABLED"):
+            from .metrics import observe
+
+            observe(request.method, route, response.status_code, seconds)
         return response
 
 

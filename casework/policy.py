@@ -691,4 +691,5 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.telling_csv": frozenset({"leerplichtambtenaar", "beheerder"}),
     "web.telling_xlsx": frozenset({"leerplichtambtenaar", "beheerder"}),
     "web.swv_overzicht": frozenset({"swv_adviseur"}),
+    "metrics": PUBLIC,  # only when CASEWORK_METRICS=1; its own token (metrics.py)
 }

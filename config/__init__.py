@@ -129,6 +129,9 @@ class BaseConfig:
     ALLOW_HTTP = False
     # Log lines on stderr: "json" (one object per line, with a request id) or "text".
     LOG_FORMAT = "json"
+    # /metrics (Prometheus) only when enabled; with METRICS_TOKEN it needs "Bearer <token>".
+    METRICS_ENABLED = False
+    METRICS_TOKEN: str | None = None
 
     @classmethod
     def from_env(cls) -> dict:
@@ -171,6 +174,9 @@ class BaseConfig:
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)
         cfg["LOG_FORMAT"] = _env("CASEWORK_LOG_FORMAT", cls.LOG_FORMAT)
+        cfg["METRICS_ENABLED"] = _env("CASEWORK_METRICS", "1" if cls.METRICS_ENABLED else "0") in (
+            "1", "true", "yes", "ja")
+        cfg["METRICS_TOKEN"] = _env("CASEWORK_METRICS_TOKEN", cls.METRICS_TOKEN)
         cfg["ALLOW_HTTP"] = _env("CASEWORK_ALLOW_HTTP", "1" if cls.ALLOW_HTTP else "0") in (
             "1", "true", "yes", "ja")
         return cfg
