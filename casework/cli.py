@@ -277,7 +277,10 @@ def register_cli(app: Flask) -> None:
         done = sum(1 for i in ids if _safe_render(render_letter_now, i) == "rendered")
         click.echo(f"{done} van {len(ids)} brieven gemaakt.")
 
+    from .cli_admin import register_admin_cli
     from .cli_duo import register_duo_cli, register_import_cli
+
+    register_admin_cli(app)
 
     register_duo_cli(app)
     register_import_cli(app)

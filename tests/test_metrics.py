@@ -13,6 +13,9 @@ from config import TestConfig
 from factories import demo_namespace, letters_of, make_case, own_app
 
 
+pytestmark = pytest.mark.no_transaction  # the app of its own commits for real
+
+
 @pytest.fixture(scope="module")
 def metrics_app(tmp_path_factory):
     with own_app(tmp_path_factory.mktemp("metrics"), METRICS_ENABLED=True,
