@@ -107,15 +107,14 @@ def register_cli(app: Flask) -> None:
     @click.option("--workers", default=2, show_default=True)
     def worker_command(workers):
         """Render pending letters until stopped (Huey consumer)."""
-        from huey.consumer import Consumer
-
         from .extensions import queue
+        from .letters.worker import LetterConsumer
         from .services.letters import sweep_letters
 
         with app.app_context():  # what is not on the queue; a second worker starting finds none
             sweep_letters()
         click.echo(f"Brievenverwerker gestart met {workers} werkers.")
-        Consumer(queue.huey, workers=workers, worker_type="thread", periodic=True).run()
+        LetterConsumer(queue.huey, workers=workers, worker_type="thread", periodic=True).run()
 
     @app.cli.command("tick")
     def tick_command():

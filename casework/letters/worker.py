@@ -1,0 +1,54 @@
+"""The letter worker's consumer: Huey's, with a back-off of its own while the queue is down.
+
+Huey's worker waits the same growing delay (0.1 s up to 10 s) between polls of an empty queue
+and between failed reads, and logs a traceback on every failed read. When the queue is down
+this worker waits 1, 2, 4 … up to 60 seconds, logs the traceback once and after that one
+short line per attempt, and says when the queue is back; an empty queue is polled as before."""
+from __future__ import annotations
+
+import logging
+
+from huey.consumer import Consumer, Worker
+
+log = logging.getLogger("casework.letters.worker")
+
+ERROR_DELAY_FIRST = 1.0
+ERROR_DELAY_MAX = 60.0
+
+
+class BackoffWorker(Worker):
+    failures = 0
+
+    def error_delay(self) -> float:
+        return min(ERROR_DELAY_MAX, ERROR_DELAY_FIRST * 2 ** (self.failures - 1))
+
+    def loop(self, now=None):
+        try:
+            task = self.huey.dequeue()
+        except Exception as exc:  # noqa: BLE001 - the queue's storage is down: wait, then retry
+            self.failures += 1
+            wait = self.error_delay()
+            if self.failures == 1:
+                log.exception("De wachtrij is niet bereikbaar; de verwerker probeert het over %s s "
+                              "opnieuw", wait)
+            else:
+                log.warning("De wachtrij is nog niet bereikbaar (poging %s, %s); volgende poging "
+                            "over %s s", self.failures, type(exc).__name__, wait)
+            self.stop_flag.wait(wait)
+            return
+        if self.failures:
+            log.info("De wachtrij is weer bereikbaar (na %s pogingen)", self.failures)
+            self.failures = 0
+        if task is not None:
+            self.delay = self.default_delay
+            self.task_count += 1
+            try:
+                self.huey.execute(task, now)
+            except Exception:  # noqa: BLE001 - a task's own failure is recorded on its letter
+                log.exception("Taak %s is mislukt", task.id)
+        elif not self.huey.storage.blocking:
+            self.sleep()
+
+
+class LetterConsumer(Consumer):
+    worker_class = BackoffWorker
