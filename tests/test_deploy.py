@@ -327,3 +327,19 @@ def test_worker_unit_starts_and_stops_gracefully(installed):
             code = stop(proc, kill_signal("casework-worker.service"))
     assert code == 0, out.read_text()
     assert "Traceback" not in out.read_text()
+
+
+def test_readme_names_only_commands_that_exist(app):
+    """Every `flask --app casework …` in the README (and `cw …` of "Production, step by step",
+    which runs the same) is a command of the app; a group is followed by one of its commands."""
+    readme = (REPO / "README.md").read_text()
+    found = re.findall(r"flask\s+--app\s+casework\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?", readme)
+    found += re.findall(r"^\s*cw ([a-z][\w-]*)(?: ([a-z][\w-]*))?", readme, re.M)
+    assert len(found) > 20
+    for name, sub in found:
+        if name in ("run", "shell", "routes"):  # Flask's own
+            continue
+        assert name in app.cli.commands, f"README: no command {name}"
+        command = app.cli.commands[name]
+        if isinstance(command, click.Group):
+            assert sub in command.commands, f"README: no command {name} {sub}"
