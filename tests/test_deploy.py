@@ -205,6 +205,29 @@ def test_systemd_analyze_verify(tmp_path):
     assert "casework-" not in done.stdout + done.stderr, done.stdout + done.stderr
 
 
+@pytest.mark.skipif(not shutil.which("nginx") or not shutil.which("openssl"),
+                    reason="nginx or openssl not installed")
+def test_nginx_example_is_valid_nginx(tmp_path):
+    """nginx -t on the example, included in an http block as sites-enabled/ is, with a
+    throw-away certificate and the log and certificate paths moved into tmp_path."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=casework.gemeente.example", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True, timeout=30)
+    site = ((DEPLOY / "nginx.conf.example").read_text()
+            .replace("/etc/ssl/casework/fullchain.pem", str(tmp_path / "cert.pem"))
+            .replace("/etc/ssl/casework/privkey.pem", str(tmp_path / "key.pem"))
+            .replace("/var/log/nginx/", f"{tmp_path}/"))
+    (tmp_path / "casework.conf").write_text(site)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log {tmp_path}/access.log;\n  include {tmp_path}/casework.conf;\n}}\n")
+    done = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                           "-e", str(tmp_path / "error.log")],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "[warn]" not in done.stderr, done.stderr
+
+
 # --- the units' commands, started the way systemd starts them ----------------------------------
 
 
