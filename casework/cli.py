@@ -35,6 +35,7 @@ def upgrade_database(revision: str = "head") -> None:
 APPEND_ONLY_TABLES = {"audit_events": "SELECT, INSERT", "audit_seals": "SELECT, INSERT, UPDATE",
                       "access_log": "SELECT, INSERT", "access_log_seals": "SELECT, INSERT",
                       "reference_counters": "SELECT, INSERT, UPDATE",
+                      "beheer_wijzigingen": "SELECT, INSERT",
                       "alembic_version": "SELECT"}
 
 

@@ -83,6 +83,11 @@ def register_admin_cli(app: Flask) -> None:
         db.session.add(org)
         db.session.flush()
         log_security("organisatie_aangemaakt", None, detail=f"{soort} {code}", via="cli")
+        from .services import beheer_log
+
+        beheer_log.record(None, "organisatie", org.id, "toegevoegd", f"{soort} {org.naam} ({org.code})",
+                          beheer_log.diff({}, beheer_log.fields(org, ORGANISATION_FIELDS)),
+                          gemeente_id=org.id if soort == "gemeente" else (gemeente.id if gemeente else None))
         db.session.commit()
         click.echo(f"Organisatie aangemaakt: {org.naam} ({org.kind}, code {org.code}).")
 
@@ -128,11 +133,49 @@ def register_admin_cli(app: Flask) -> None:
         db.session.add(user)
         db.session.flush()
         log_security("gebruiker_aangemaakt", None, detail=f"{user.id} {rol}", via="cli")
+        from .services import beheer_log
+
+        beheer_log.record(None, "gebruiker", user.id, "toegevoegd", f"{user.naam} <{user.email}>",
+                          {**beheer_log.diff({}, beheer_log.fields(user, USER_FIELDS)),
+                           "wachtwoord": [None, beheer_log.SECRET]},
+                          gemeente_id=_gemeente_of(org))
         db.session.commit()
         click.echo(f"Gebruiker aangemaakt: {user.naam} <{user.email}>, {rol}"
                    + (f" bij {org.naam}" if org else "") + ".")
         if rol != "ouder":
             click.echo("Bij de eerste keer inloggen stelt de gebruiker de tweestapsverificatie in.")
+
+
+    @admin_group.command("verify-changes", help="Controleer de keten van beheerwijzigingen: elke "
+                                                "wijziging ongewijzigd, geen weggehaald of tussengevoegd.")
+    def verify_changes():
+        from .services import beheer_log
+
+        result = beheer_log.verify()
+        if result.ok:
+            click.echo(f"In orde: {result.checked} beheerwijzigingen gecontroleerd.")
+            return
+        click.echo(f"Fout bij beheerwijziging {result.first_bad}: {result.reason} "
+                   f"({result.checked} wijzigingen ervoor zijn in orde).", err=True)
+        sys.exit(1)
+
+
+# What a change record shows of an organisation and a user (never a password or secret).
+ORGANISATION_FIELDS = ("kind", "naam", "code", "adres", "postcode_plaats", "telefoon", "email",
+                       "vakantieregio", "gemeente_id")
+USER_FIELDS = ("email", "naam", "functie", "telefoon", "role", "organisation_id", "active")
+
+
+def _gemeente_of(org) -> int | None:
+    """The gemeente whose beheerders see a change about (a user of) this organisation."""
+    if org is None:
+        return None
+    if org.kind == "gemeente":
+        return org.id
+    if org.kind == "school":
+        return org.gemeente_id
+    served = org.gemeenten if org.kind == "swv" else org.jgz_gemeenten
+    return served[0].id if served else None
 
 
 def _exists(code: str) -> bool:

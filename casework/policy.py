@@ -588,6 +588,60 @@ def get_schoolvakantie_for(user: User, vakantie_id: int):
     return row
 
 
+# ------------------------------------------------------------------ administration (beheerder)
+
+
+def beheer_organisaties_query(user: User, kind: str | None = None) -> Select:
+    """The organisations this beheerder keeps: its own gemeente, the schools in it, and the
+    SWVs and JGZ organisations that serve it. Anything else is not there for the beheerder."""
+    if user.role != "beheerder" or not user.organisation_id:
+        return select(Organisation).where(false())
+    gid = user.organisation_id
+    served_swv = select(swv_gemeenten.c.swv_id).where(swv_gemeenten.c.gemeente_id == gid)
+    served_jgz = select(jgz_gemeenten.c.jgz_id).where(jgz_gemeenten.c.gemeente_id == gid)
+    q = select(Organisation).where(or_(
+        Organisation.id == gid,
+        and_(Organisation.kind == "school", Organisation.gemeente_id == gid),
+        and_(Organisation.kind == "swv", Organisation.id.in_(served_swv)),
+        and_(Organisation.kind == "jgz", Organisation.id.in_(served_jgz)),
+    )).order_by(Organisation.kind, Organisation.naam)
+    return q.where(Organisation.kind == kind) if kind else q
+
+
+def get_beheer_organisatie(user: User, organisation_id: int) -> Organisation:
+    org = db.session.scalar(beheer_organisaties_query(user).where(Organisation.id == organisation_id))
+    if org is None:
+        raise NotFound("Deze organisatie is niet gevonden.")
+    return org
+
+
+def beheer_gebruikers_query(user: User) -> Select:
+    """The accounts this beheerder keeps: the staff of the organisations it keeps (parents are
+    kept through their children: beheer_ouders_van)."""
+    if user.role != "beheerder" or not user.organisation_id:
+        return select(User).where(false())
+    orgs = beheer_organisaties_query(user).with_only_columns(Organisation.id).order_by(None)
+    return select(User).where(User.role != "ouder", User.organisation_id.in_(orgs))
+
+
+def get_beheer_gebruiker(user: User, user_id: int) -> User:
+    found = db.session.scalar(beheer_gebruikers_query(user).where(User.id == user_id))
+    if found is None:
+        raise NotFound("Deze gebruiker is niet gevonden.")
+    return found
+
+
+def beheer_child(user: User, child_id: int) -> Child:
+    """A child of the beheerder's own gemeente (its record there); anything else is 404."""
+    child = None
+    if user.role == "beheerder" and user.organisation_id:
+        child = db.session.scalar(select(Child).where(Child.id == child_id,
+                                                      Child.gemeente_id == user.organisation_id))
+    if child is None:
+        raise NotFound("Dit kind is niet gevonden.")
+    return child
+
+
 # ------------------------------------------------------------------ reports
 
 

@@ -1,6 +1,7 @@
 """All models; importing this package registers every table on Base.metadata."""
 from .audit import AccessLog, AccessLogSeal, AuditEvent, AuditSeal
 from .base import Base, utcnow
+from .beheer import AdminChange, GemeenteInstellingen
 from .case import ALL_STATES, CASE_TYPES, Case, MedicalNote
 from .child import Child, parent_children
 from .letter import Letter
@@ -13,7 +14,7 @@ from .user import (
 )
 
 __all__ = [
-    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "AccessLogSeal", "ApiToken", "AuditEvent", "AuditSeal", "Base",
+    "ALL_STATES", "CASE_TYPES", "ROLES", "AccessLog", "AdminChange", "GemeenteInstellingen", "AccessLogSeal", "ApiToken", "AuditEvent", "AuditSeal", "Base",
     "Case", "Child", "Letter", "LoginAttempt", "MedicalNote", "Organisation", "PasswordResetToken",
     "PROFESSIONAL_ROLES", "RecoveryCode", "ReferenceCounter", "Schoolvakantie", "User", "UserSession",
     "jgz_gemeenten",

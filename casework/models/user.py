@@ -145,5 +145,8 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # "herstel": a forgotten-password link; "uitnodiging": the link of an invitation mail;
+    # "code": the one-time code of an invitation, shown once to the beheerder.
+    soort: Mapped[str] = mapped_column(String(16), default="herstel", server_default="herstel")
 
     user: Mapped[User] = relationship()
