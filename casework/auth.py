@@ -595,23 +595,82 @@ def create_reset_token(email: str) -> tuple[User, str] | None:
     return user, token
 
 
-def reset_token_user(token: str) -> PasswordResetToken | None:
-    """The unused, unexpired token row for this link, or None."""
+def reset_token_user(token: str, soorten: tuple[str, ...] = ("herstel",)) -> PasswordResetToken | None:
+    """The unused, unexpired token row for this link (of one of these kinds), or None."""
     if not token or len(token) > 200:
         return None
     row = db.session.scalar(select(PasswordResetToken).where(
         PasswordResetToken.token_hash == _reset_hash(token)))
-    if row is None or row.used_at is not None or row.expires_at <= _now() or not row.user.active:
+    if (row is None or row.soort not in soorten or row.used_at is not None or row.expires_at <= _now()
+            or not row.user.active):
         return None
     return row
 
 
-def reset_password(token: str, new: str) -> User:
-    """Set the password from a reset link; the link is used up, every session and token ends."""
-    row = reset_token_user(token)
+def reset_password(token: str, new: str, soorten: tuple[str, ...] = ("herstel",)) -> User:
+    """Set the password from a reset or invitation link (or an invitation code); the link is used
+    up, every session and token ends."""
+    row = reset_token_user(token, soorten)
     if row is None:
         raise NotFound("Deze link werkt niet meer: hij is al gebruikt of verlopen.")
     user = row.user
     set_password(user, new)  # marks this and every other reset link as used
     db.session.commit()
     return user
+
+
+# ------------------------------------------------------------------ invitations
+
+# A one-time code: 16 characters without look-alikes (no 0/O, 1/I/L), 80 bits, in groups of 4.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def normal_code(code: str) -> str:
+    """A typed invitation code as stored: upper case, without spaces or dashes."""
+    return re.sub(r"[\s-]", "", (code or "").upper())[:40]
+
+
+def unusable_password_hash() -> str:
+    """The password of an invited user until they choose one: a random secret nobody knows."""
+    return hash_password(secrets.token_urlsafe(32))
+
+
+def create_invitation(user: User, soort: str) -> str:
+    """A new invitation for `user` ("uitnodiging": a link for the mail; "code": a code the
+    beheerder passes on); earlier links and codes stop working. Returns the link's token or the
+    code (shown once; only its SHA-256 is kept). The caller commits."""
+    now = _now()
+    db.session.execute(update(PasswordResetToken).where(
+        PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None)).values(used_at=now))
+    if soort == "code":
+        raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+        secret, stored = "-".join(raw[i:i + 4] for i in range(0, 16, 4)), raw
+    else:
+        secret = stored = secrets.token_urlsafe(32)
+    db.session.add(PasswordResetToken(
+        user_id=user.id, token_hash=_reset_hash(stored), created_at=now, soort=soort,
+        expires_at=now + timedelta(days=current_app.config["INVITATION_DAYS"])))
+    return secret
+
+
+def open_invitation(user_id: int) -> PasswordResetToken | None:
+    """The newest invitation of this user that has not been used yet (it may have expired)."""
+    return db.session.scalar(select(PasswordResetToken).where(
+        PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None),
+        PasswordResetToken.soort.in_(("uitnodiging", "code")))
+        .order_by(PasswordResetToken.created_at.desc()).limit(1))
+
+
+def invitation_code_user(email: str, code: str) -> PasswordResetToken | None:
+    """The invitation of this e-mail address with this code, if it still works."""
+    row = reset_token_user(normal_code(code), ("code",))
+    if row is None or row.user.email.lower() != (email or "").strip().lower():
+        return None
+    return row
+
+
+def deactivate(user: User) -> None:
+    """The account stops working now: every session, API token and open link ends (the caller
+    commits)."""
+    user.active = False
+    end_all_sessions(user)

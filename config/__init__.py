@@ -73,6 +73,8 @@ class BaseConfig:
     LOGIN_KNOWN_ADDRESS_DAYS = 90
     # A forgotten-password link works once, for this many minutes; one mail per 5 minutes per user.
     PASSWORD_RESET_MINUTES = 60
+    # An invitation (a link by mail, or a one-time code the beheerder passes on) works this many days.
+    INVITATION_DAYS = 7
     # Outgoing mail (password reset) with smtplib. No SMTP_HOST: no mail, the attempt is logged.
     SMTP_HOST: str | None = None
     SMTP_PORT = 25
@@ -163,7 +165,7 @@ class BaseConfig:
             "AANVUL_TERMIJN_DAGEN", "BEOORDEEL_TERMIJN_DAGEN", "MAX_HERBEOORDELING_MAANDEN",
             "API_TOKEN_HOURS", "LOGIN_ACCOUNT_FREE_FAILURES", "LOGIN_ADDRESS_FREE_FAILURES",
             "LOGIN_MAX_DELAY_SECONDS", "LOGIN_WINDOW_MINUTES", "LOGIN_KNOWN_ADDRESS_DAYS",
-            "PASSWORD_RESET_MINUTES", "SMTP_PORT",
+            "PASSWORD_RESET_MINUTES", "INVITATION_DAYS", "SMTP_PORT",
             "LETTER_MAX_ATTEMPTS", "VERZUIM_ONDERZOEK_SCHOOLDAGEN", "ROUTE_OPVOLG_DAGEN",
             "INSCHRIJF_TERMIJN_DAGEN", "VERLENGING_HERINNERING_DAGEN", "HSTS_SECONDS",
             "LETTER_MAX_HTML_CHARS", "ACCESS_LOG_RETENTION_DAYS", "ACCESS_LOG_SEAL_SETTLE_SECONDS",

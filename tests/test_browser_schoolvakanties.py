@@ -125,15 +125,18 @@ def rows(app, **where) -> list:
 
 
 def logged(app, prefix: str) -> list[str]:
-    """The access-log lines of the beheerder that start with `prefix`."""
-    from casework.models import AccessLog, User
+    """The beheerder's change records ("onderwerp actie id: field old->new; ...") that start with
+    `prefix`."""
+    from casework.models import AdminChange, User
 
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.email == BEHEER))
-        found = list(db.session.scalars(select(AccessLog.what).where(
-            AccessLog.user_id == user_id, AccessLog.what.startswith(prefix), AccessLog.via == "web")))
+        found = [f"{r.onderwerp} {r.actie} {r.onderwerp_id}: "
+                 + "; ".join(f"{k} {v[0]}->{v[1]}" for k, v in sorted(r.wijzigingen.items()))
+                 for r in db.session.scalars(select(AdminChange).where(AdminChange.actor_id == user_id)
+                                             .order_by(AdminChange.seq))]
         db.session.remove()
-        return found
+        return [line for line in found if line.startswith(prefix)]
 
 
 def school(app):
@@ -301,7 +304,8 @@ def test_add_invalid_then_valid_edit_and_delete_with_the_keyboard(page, vakantie
     assert [r[1:] for r in saved] == [(SCHOOLJAAR, "studiedagen", None, school_id, BEGIN, EIND)]
     vakantie_id = saved[0][0]
     assert logged(vakantie_app, "schoolvakantie") == [
-        f"schoolvakantie toegevoegd {vakantie_id}: {SCHOOLJAAR} studiedagen {school_id}"]
+        f"schoolvakantie toegevoegd {vakantie_id}: begin None->{BEGIN}; eind None->{EIND}; naam None->studiedagen; "
+        f"school_id None->{school_id}; schooljaar None->{SCHOOLJAAR}"]
 
     # Change the last day.
     tab_to(page, f"Wijzigen: studiedagen van {SCHOOL}")
@@ -317,7 +321,7 @@ def test_add_invalid_then_valid_edit_and_delete_with_the_keyboard(page, vakantie
     expect(deviation_row(page).get_by_role("cell").nth(3)).to_have_text(format_datum(EIND_GEWIJZIGD))
     assert [r[6] for r in rows(vakantie_app, id=vakantie_id)] == [EIND_GEWIJZIGD]
     assert logged(vakantie_app, "schoolvakantie gewijzigd") == [
-        f"schoolvakantie gewijzigd {vakantie_id}: {SCHOOLJAAR} studiedagen {school_id}"]
+        f"schoolvakantie gewijzigd {vakantie_id}: eind {EIND}->{EIND_GEWIJZIGD}"]
 
     # Delete: the confirmation step first, "no" keeps it.
     tab_to(page, f"Verwijderen: studiedagen van {SCHOOL}")
@@ -346,18 +350,20 @@ def test_add_invalid_then_valid_edit_and_delete_with_the_keyboard(page, vakantie
     expect(page.get_by_text(f"Geen afwijkingen in {SCHOOLJAAR}")).to_be_visible()
     assert rows(vakantie_app) == before
     assert logged(vakantie_app, "schoolvakantie verwijderd") == [
-        f"schoolvakantie verwijderd {vakantie_id}: {SCHOOLJAAR} studiedagen {school_id}"]
+        f"schoolvakantie verwijderd {vakantie_id}: begin {BEGIN}->None; eind {EIND_GEWIJZIGD}->None; "
+        f"naam studiedagen->None; school_id {school_id}->None; schooljaar {SCHOOLJAAR}->None"]
 
-    # The beheerder finds the three changes in the Toegangslog, by its own e-mail address.
-    tab_to(page, "Toegangslog", back=True)
+    # The beheerder finds the three changes, old -> new, under Wijzigingen.
+    tab_to(page, "Wijzigingen", back=True)
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"/beheer/toegangslog$"))
-    tab_to(page, "E-mailadres van de gebruiker")
-    page.keyboard.type(BEHEER)
-    page.keyboard.press("Enter")
-    log = page.get_by_role("table", name=f"Toegangslog van gebruiker {BEHEER}")
+    expect(page).to_have_url(re.compile(r"/beheer/wijzigingen$"))
+    assert_structure(page, "Wijzigingen")
+    log = page.get_by_role("table", name="Wijzigingen, de nieuwste eerst")
     for what in ("toegevoegd", "gewijzigd", "verwijderd"):
-        expect(log.get_by_role("row").filter(has_text=f"schoolvakantie {what} {vakantie_id}")).to_have_count(1)
+        expect(log.get_by_role("row").filter(has_text=f"Schoolvakantie {what}: studiedagen {SCHOOLJAAR}")
+               ).to_have_count(1)
+    expect(log.get_by_role("row").filter(has_text="Schoolvakantie gewijzigd")).to_contain_text(
+        f"laatste vrije dag: {format_datum(EIND)} → {format_datum(EIND_GEWIJZIGD)}")
 
 
 def test_a_regional_holiday_with_a_school_name_is_refused(page, vakantie_app):
@@ -436,7 +442,8 @@ def test_a_schools_region_with_the_keyboard(page, vakantie_app):
     expect(page.get_by_label(f"Vakantieregio van {SCHOOL}")).to_have_value("noord")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Schoolvakanties {SCHOOLJAAR}")
     assert school(vakantie_app)[2] == "noord"
-    assert logged(vakantie_app, "vakantieregio") == ["vakantieregio 99AA: noord"]
+    assert logged(vakantie_app, "organisatie gewijzigd") == [
+        f"organisatie gewijzigd {school_id}: vakantieregio midden->noord"]
 
     # And back, so the other tests see the demo's region.
     tab_to(page, f"Vakantieregio van {SCHOOL}")

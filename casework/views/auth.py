@@ -11,15 +11,17 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from casework import auth, mail
 from casework.extensions import db
-from casework.models import Organisation, User
+from casework.models import User
 from casework.services.audit import log_security
 from casework.services.errors import NotAuthenticated, RateLimited, ValidationFailed
 
 from ..forms.auth import ChangePasswordForm, CodeForm, EnrolForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
+from ..forms.beheer_gebruikers import UitnodigingCodeForm
 
 bp = Blueprint("auth", __name__)
 
@@ -237,24 +239,35 @@ def logout():
 
 # ---------------------------------------------------------------- beheerder: reset the second step
 
-def _gemeente_users(beheerder: User):
-    """The accounts of the beheerder's own gemeente: its staff and the staff of its schools."""
-    schools = select(Organisation.id).where(Organisation.gemeente_id == beheerder.organisation_id)
-    return select(User).where(User.role != "ouder", or_(
-        User.organisation_id == beheerder.organisation_id, User.organisation_id.in_(schools)))
-
-
 @bp.get("/beheer/gebruikers")
 def users():
+    from casework import policy
+    from casework.models import PasswordResetToken
+
+    from .texts import ROLE_LABELS
+
     beheerder = current_user._get_current_object()
-    rows = db.session.scalars(_gemeente_users(beheerder).order_by(User.naam))
-    return render_template("auth/users.html", users=list(rows))
+    rows = list(db.session.scalars(policy.beheer_gebruikers_query(beheerder)
+                                   .options(selectinload(User.organisation)).order_by(User.naam)))
+    # One query for every open invitation of the listed users (no query per row).
+    now = auth._now()
+    open_ = dict(db.session.execute(
+        select(PasswordResetToken.user_id, func.max(PasswordResetToken.expires_at))
+        .where(PasswordResetToken.user_id.in_([u.id for u in rows]), PasswordResetToken.used_at.is_(None),
+               PasswordResetToken.soort.in_(("uitnodiging", "code")))
+        .group_by(PasswordResetToken.user_id)).all()) if rows else {}
+    statuses = {u.id: ("gedeactiveerd" if not u.active else
+                       ("uitgenodigd" if open_[u.id] > now else "uitnodiging verlopen") if u.id in open_
+                       else "actief") for u in rows}
+    return render_template("auth/users.html", users=rows, statuses=statuses, role_labels=ROLE_LABELS)
 
 
 @bp.post("/beheer/gebruikers/<int:user_id>/tweestaps-herstellen")
 def reset_totp(user_id: int):
+    from casework import policy
+
     beheerder = current_user._get_current_object()
-    user = db.session.scalar(_gemeente_users(beheerder).where(User.id == user_id))
+    user = db.session.scalar(policy.beheer_gebruikers_query(beheerder).where(User.id == user_id))
     if user is None:
         abort(404)
     auth.reset_second_step(user)
@@ -359,3 +372,64 @@ def reset_password(token: str):
         status = 422
     _clear(form)
     return render_template("auth/wachtwoord_herstellen.html", form=form, token=token), status
+
+
+# ---------------------------------------------------------------- invitations: choose a password
+
+def _choose_password(token: str, soorten: tuple[str, ...], action: str, code_form=None):
+    """The invited user's first password (from the mail's link, or after the code)."""
+    form = ResetPasswordForm()
+    status = 200
+    if request.method == "POST" and "nieuw" in request.form:
+        if form.validate():
+            try:
+                user = auth.reset_password(token, form.nieuw.data, soorten)
+            except ValidationFailed as exc:
+                _password_error(form, exc)
+                status = 422
+            else:
+                log_security("uitnodiging_gebruikt", user)
+                db.session.commit()
+                if current_user.is_authenticated:
+                    auth.end_session(current_user._get_current_object())
+                flash("Uw wachtwoord is ingesteld. Log nu in met uw e-mailadres en dit wachtwoord."
+                      + (" Daarna stelt u de tweestapsverificatie in." if user.is_professional
+                         and current_app.config["TOTP_REQUIRED"] else ""), "success")
+                return redirect(url_for("auth.login"))
+        else:
+            status = 422
+    _clear(form)
+    row = auth.reset_token_user(token, soorten)
+    return render_template("auth/uitnodiging_wachtwoord.html", form=form, action=action, user=row.user,
+                           code_form=code_form), status
+
+
+@bp.route("/uitnodiging/<token>", methods=["GET", "POST"])
+def uitnodiging(token: str):
+    """The link in an invitation mail: choose a password; works once, for INVITATION_DAYS."""
+    if auth.reset_token_user(token, ("uitnodiging",)) is None:
+        return render_template("auth/wachtwoord_link_verlopen.html", uitnodiging=True), 404
+    return _choose_password(token, ("uitnodiging",), url_for("auth.uitnodiging", token=token))
+
+
+@bp.route("/uitnodiging", methods=["GET", "POST"])
+def uitnodiging_code():
+    """An invitation by one-time code: e-mail address and code, then choose a password."""
+    form = UitnodigingCodeForm()
+    status = 200
+    if request.method == "POST":
+        row = auth.invitation_code_user(form.email.data or "", form.code.data or "") \
+            if form.email.data and form.code.data else None
+        if row is not None:
+            code = auth.normal_code(form.code.data)
+            return _choose_password(code, ("code",), url_for("auth.uitnodiging_code"), code_form=form)
+        form.validate()
+        if form.email.data and form.code.data:
+            form.add_error("code", "Deze code werkt niet: kijk of u hem goed heeft overgenomen en of het "
+                                   "e-mailadres klopt. Een code werkt 7 dagen en één keer; vraag de beheerder "
+                                   "anders om een nieuwe.")
+        log_security("uitnodiging_code_fout", None, email=form.email.data or "")
+        db.session.commit()
+        status = 422
+    form.code.data = ""
+    return render_template("auth/uitnodiging_code.html", form=form), status

@@ -16,7 +16,7 @@ from casework.formatting import format_datum
 from casework.models import Case, Schoolvakantie
 from casework.models.organisation import VAKANTIEREGIOS
 from casework.schoolkalender import vakantie_label
-from casework.services import audit as audit_service
+from casework.services import beheer_log
 from casework.services import cases as case_service
 
 from ..forms.beheer import REGIO_LABELS, SchoolvakantieForm, VakantieregioForm
@@ -34,8 +34,11 @@ def _schooljaren() -> list[str]:
     return sorted(set(db.session.scalars(select(Schoolvakantie.schooljaar).distinct())) | {huidig, volgend})
 
 
-def _log(user, what: str) -> None:
-    audit_service.log_access(user, None, what[:64], "web")
+VAKANTIE_FIELDS = ("schooljaar", "naam", "regio", "school_id", "begin", "eind")
+
+
+def _record(user, row: Schoolvakantie, actie: str, changes: dict, scholen: dict) -> None:
+    beheer_log.record(user, "schoolvakantie", row.id, actie, _omschrijving(row, scholen), changes)
 
 
 def _omschrijving(row: Schoolvakantie, scholen: dict) -> str:
@@ -94,6 +97,7 @@ def _save(user, form: SchoolvakantieForm, row: Schoolvakantie | None):
                                "al voor deze regio of school. Wijzig die vakantie in de lijst.")
         return None
     new = row is None
+    before = {} if new else beheer_log.fields(row, VAKANTIE_FIELDS)
     row = row or Schoolvakantie()
     row.schooljaar, row.naam, row.regio, row.school_id = form.schooljaar.data, form.naam.data, regio, school_id
     row.begin, row.eind = form.begin.data, form.eind.data
@@ -101,8 +105,8 @@ def _save(user, form: SchoolvakantieForm, row: Schoolvakantie | None):
         db.session.add(row)
     db.session.flush()
     scholen = {s.id: s.naam for s in _scholen(user)}
-    _log(user, f"schoolvakantie {'toegevoegd' if new else 'gewijzigd'} {row.id}: "
-               f"{row.schooljaar} {row.naam} {row.regio or row.school_id}")
+    _record(user, row, "toegevoegd" if new else "gewijzigd",
+            beheer_log.diff(before, beheer_log.fields(row, VAKANTIE_FIELDS)), scholen)
     case_service.commit()
     flash(f"Gelukt: de {_omschrijving(row, scholen)} is {'toegevoegd' if new else 'gewijzigd'}: "
           f"van {format_datum(row.begin)} tot en met {format_datum(row.eind)}.", "success")
@@ -153,8 +157,7 @@ def schoolvakantie_verwijder(vakantie_id: int):
     omschrijving = _omschrijving(row, scholen)
     if request.method == "POST":
         schooljaar = row.schooljaar
-        _log(user, f"schoolvakantie verwijderd {row.id}: {row.schooljaar} {row.naam} "
-                   f"{row.regio or row.school_id}")
+        _record(user, row, "verwijderd", beheer_log.diff(beheer_log.fields(row, VAKANTIE_FIELDS), {}), scholen)
         db.session.delete(row)
         case_service.commit()
         flash(f"Gelukt: de {omschrijving} is verwijderd.", "success")
@@ -169,8 +172,11 @@ def school_vakantieregio(school_id: int):
     form = VakantieregioForm(prefix=f"school{school.id}").setup(school.naam)
     if not form.validate():
         return _render_lijst(user, {school.id: form}, error=_GENERAL_ERROR, status=422)
+    before = school.vakantieregio
     school.vakantieregio = form.vakantieregio.data or None
-    _log(user, f"vakantieregio {school.code or school.id}: {school.vakantieregio or 'niet bekend'}")
+    if before != school.vakantieregio:
+        beheer_log.record(user, "organisatie", school.id, "gewijzigd", f"school {school.naam} ({school.code})",
+                          {"vakantieregio": [before, school.vakantieregio]})
     case_service.commit()
     flash(f"Gelukt: {school.naam} staat nu in "
           f"{REGIO_LABELS[school.vakantieregio].lower() if school.vakantieregio else 'geen regio'}.",
@@ -202,8 +208,10 @@ def beheer_brief_opnieuw(letter_id: int):
     letter = next((lt for lt in failed_letters(policy.gemeente_ids(user)) if lt.id == letter_id), None)
     if letter is None:
         abort(404)
+    attempts = letter.attempts
     retry_letter(letter)
-    _log(user, f"brief {letter.id} opnieuw proberen")
+    beheer_log.record(user, "brief", letter.id, "opnieuw proberen", f"brief {letter.id} ({letter.kind})",
+                      {"pogingen": [attempts, letter.attempts]})
     case_service.commit()
     sweep_letters()  # on the queue now, not at the next minute
     flash(f"Gelukt: brief {letter.id} wordt opnieuw gemaakt. Dat duurt meestal minder dan een minuut.",
