@@ -20,7 +20,7 @@ from test_duo import csv_file, row, run_import
 
 from casework import schoolkalender
 from casework.extensions import db
-from casework.models import AccessLog, Case, Organisation, Schoolvakantie
+from casework.models import Case, Organisation, Schoolvakantie
 from casework.services import cases as case_service
 from casework.services.cases import commit
 from conftest import web_signed_in
@@ -253,7 +253,13 @@ def _form(**extra) -> dict:
 
 
 def _logged(what: str) -> list[str]:
-    return [a.what for a in db.session.scalars(select(AccessLog).where(AccessLog.what.like(f"{what}%")))]
+    """The change records ("onderwerp actie id", then the changed fields) that start with `what`."""
+    from casework.models import AdminChange
+
+    lines = [f"{r.onderwerp} {r.actie} {r.onderwerp_id}: "
+             + "; ".join(f"{k} {v[0]}->{v[1]}" for k, v in sorted(r.wijzigingen.items()))
+             for r in db.session.scalars(select(AdminChange).order_by(AdminChange.seq))]
+    return [line for line in lines if line.startswith(what)]
 
 
 def test_the_beheerder_lists_the_holidays_of_a_school_year_per_region(client, demo):
@@ -363,7 +369,8 @@ def test_the_beheerder_sets_a_schools_region(client, demo):
                            data={f"school{school_id}-vakantieregio": "oost"})
     assert response.status_code == 422 and "Kies noord, midden of zuid" in page(response)
     assert db.session.get(Organisation, school_id).vakantieregio == "noord"
-    assert _logged("vakantieregio 99AA: noord")
+    assert _logged("organisatie gewijzigd") and _logged("organisatie gewijzigd")[-1].endswith(
+        "vakantieregio midden->noord")
 
 
 @pytest.mark.parametrize("email", ["leerplicht@voorbeeldstad.test", "school@devoorbeeld.test",
