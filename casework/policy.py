@@ -615,6 +615,15 @@ def get_beheer_organisatie(user: User, organisation_id: int) -> Organisation:
     return org
 
 
+def beheer_keuze_query(user: User, kind: str) -> Select:
+    """The gemeenten (or SWVs) a beheerder may tick as served (or as neighbours) on an SWV or JGZ
+    organisation: all of them, by name. Names and codes are public registers; nothing else of
+    another gemeente is shown."""
+    if user.role != "beheerder" or not user.organisation_id or kind not in ("gemeente", "swv"):
+        return select(Organisation).where(false())
+    return select(Organisation).where(Organisation.kind == kind).order_by(Organisation.naam)
+
+
 def beheer_gebruikers_query(user: User) -> Select:
     """The accounts this beheerder keeps: the staff of the organisations it keeps (parents are
     kept through their children: beheer_ouders_van)."""
@@ -728,6 +737,12 @@ ROUTE_RULES: dict[str, str | frozenset[str]] = {
     "web.beheer_ouder_koppelen": frozenset({"beheerder"}),
     "web.beheer_ouder_ontkoppelen": frozenset({"beheerder"}),
     "web.beheer_wijzigingen": frozenset({"beheerder"}),
+    "web.beheer_organisaties": frozenset({"beheerder"}),
+    "web.beheer_organisatie_nieuw": frozenset({"beheerder"}),
+    "web.beheer_organisatie_wijzig": frozenset({"beheerder"}),
+    "web.beheer_instellingen": frozenset({"beheerder"}),
+    "web.beheer_instellingen_logo": frozenset({"beheerder"}),
+    "web.beheer_voorbeeldbrief": frozenset({"beheerder"}),
     "auth.change_password": _ALL,
     "auth.forgot_password": PUBLIC,
     "auth.reset_password": PUBLIC,

@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import HTML
-from weasyprint.urls import FatalURLFetchingError, URLFetcher
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from casework.formatting import format_datum, format_datum_tijd
 
@@ -271,10 +271,15 @@ class DataOnlyURLFetcher(URLFetcher):
     injection attempt; with ``fail_on_errors`` WeasyPrint stops instead of skipping it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, resources: Mapping[str, tuple[bytes, str]] | None = None) -> None:
         super().__init__(allowed_protocols=("data",), fail_on_errors=True)
+        # In-memory files under a fixed URL (the letterhead logo): no encoding into the HTML.
+        self.resources = dict(resources or {})
 
     def fetch(self, url: str, headers: Any = None) -> Any:
+        if url in self.resources:
+            body, mime = self.resources[url]
+            return URLFetcherResponse(url, body, {"Content-Type": mime})
         if not url.lower().startswith("data:"):
             raise ExternalResourceError(f"externe bron geweigerd: {url}")
         return super().fetch(url, headers)
@@ -358,22 +363,28 @@ def standaard_onderwerp(kind: str, context: Mapping[str, Any]) -> str:
     return per_soort.get(context.get("soort"), LETTER_KINDS[kind])
 
 
-def render_letter_html(kind: str, context: dict) -> str:
+#: where a letter's HTML finds the gemeente's letterhead logo (served by DataOnlyURLFetcher)
+LOGO_URL = "casework-logo:briefhoofd"
+
+
+def render_letter_html(kind: str, context: dict, *, with_logo: bool = False) -> str:
     """Render the letter of ``kind`` to HTML; ``onderwerp`` defaults to standaard_onderwerp()."""
     if kind not in LETTER_KINDS:
         raise LetterContextError(f"onbekende brief: {kind!r}")
     _check_context(kind, context)
-    values = {"onderwerp": standaard_onderwerp(kind, context), **context}
+    values = {"onderwerp": standaard_onderwerp(kind, context), "ondertekening": None, **context,
+              "logo": LOGO_URL if with_logo else None}
     if kind in VERZUIM_KINDS:
         # Who reads it decides tone, greeting and footer (_vz_base.html).
         values["lezer"] = "leerling" if context["aan_leerling"] else VERZUIM_ONTVANGER[kind]
     return env.get_template(f"{kind}.html").render(values)
 
 
-def render_pdf(html: str) -> bytes:
-    """HTML → PDF bytes. Only ``data:`` URLs are fetched; any other URL raises."""
+def render_pdf(html: str, resources: Mapping[str, tuple[bytes, str]] | None = None) -> bytes:
+    """HTML → PDF bytes. Only ``data:`` URLs and the given in-memory `resources` are fetched;
+    any other URL raises."""
     try:
-        return HTML(string=html, url_fetcher=DataOnlyURLFetcher()).write_pdf()
+        return HTML(string=html, url_fetcher=DataOnlyURLFetcher(resources)).write_pdf()
     except FatalURLFetchingError as exc:
         # WeasyPrint's fatal error is a BaseException; turn it into one callers can catch.
         raise ExternalResourceError(str(exc.__cause__ or exc)) from exc
@@ -397,10 +408,11 @@ def check_letter_size(html: str) -> None:
             f"De brief is te groot om te maken ({len(html)} tekens HTML, maximaal {limit}).")
 
 
-def render_letter(kind: str, context: dict) -> tuple[bytes, str]:
+def render_letter(kind: str, context: dict, logo: tuple[bytes, str] | None = None) -> tuple[bytes, str]:
     """Render a letter to PDF; returns (pdf bytes, sha256 hex of those bytes). A letter whose
-    HTML is larger than LETTER_MAX_HTML_CHARS is refused before WeasyPrint sees it."""
-    html = render_letter_html(kind, context)
+    HTML is larger than LETTER_MAX_HTML_CHARS is refused before WeasyPrint sees it. `logo`:
+    (bytes, MIME type) of the gemeente's letterhead logo."""
+    html = render_letter_html(kind, context, with_logo=logo is not None)
     check_letter_size(html)
-    pdf = render_pdf(html)
+    pdf = render_pdf(html, {LOGO_URL: logo} if logo else None)
     return pdf, hashlib.sha256(pdf).hexdigest()

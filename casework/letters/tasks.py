@@ -6,9 +6,10 @@ import time
 
 from flask import current_app, has_app_context
 from huey import crontab
+from sqlalchemy import select
 
 from casework.extensions import db, queue
-from casework.models import Letter, utcnow
+from casework.models import Case, Letter, utcnow
 
 log = logging.getLogger(__name__)
 huey = queue.huey
@@ -17,16 +18,18 @@ huey = queue.huey
 def render_letter_now(letter_id: int) -> str:
     """Render one letter and store its PDF and SHA-256; returns the new status."""
     from casework.letters.render import render_letter
+    from casework.services import instellingen
     from casework.services.letters import revive
 
     letter = db.session.get(Letter, letter_id)
     if letter is None or letter.status == "rendered":
         return letter.status if letter else "missing"
     kind, context = letter.kind, revive(letter.context)
+    logo = instellingen.logo(db.session.scalar(select(Case.gemeente_id).where(Case.id == letter.case_id)))
     db.session.commit()  # no transaction stays open while WeasyPrint works
     started = time.perf_counter()
     try:
-        pdf, sha = render_letter(kind, context)
+        pdf, sha = render_letter(kind, context, logo)
     except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
         db.session.rollback()
         letter = db.session.get(Letter, letter_id)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -16,7 +15,7 @@ from casework.models import Case, Child, MedicalNote, User, utcnow
 from casework.workflows import WORKFLOWS, get_workflow
 from casework.workflows.base import NEW, SYSTEM_ROLE, GuardContext
 
-from . import audit
+from . import audit, instellingen
 from .errors import BadRequest, Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from .letters import record_letters
 from .references import next_reference
@@ -80,8 +79,9 @@ def parse_payload(model: type[BaseModel], data: dict | str | bytes | BaseModel) 
         raise validation_error(exc) from None
 
 
-def _settings() -> dict:
-    return current_app.config
+def _settings(case: Case):
+    """The product settings with the case's gemeente's own values over them (services/instellingen.py)."""
+    return instellingen.for_gemeente(case.gemeente_id)
 
 
 def _today() -> date:
@@ -99,7 +99,7 @@ def _run_guards(spec, ctx: GuardContext) -> None:
 
 
 def _update_due(case: Case) -> None:
-    deadlines = get_workflow(case.type).deadlines(case, _settings())
+    deadlines = get_workflow(case.type).deadlines(case, _settings(case))
     case.due_on = min((due for _, due in deadlines), default=None)
 
 
@@ -166,7 +166,7 @@ def open_case(actor: User | None, case_type: str, data: dict | str | bytes | Bas
     child = db.session.get(Child, payload.child_id)
     case = Case(type=case_type, state=NEW, child=child, gemeente_id=child.gemeente_id if child else None,
                 data={}, version=1, is_open=True, created_at=utcnow())
-    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
+    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings(case))
     _run_guards(spec, ctx)
     if wf.one_open_case_per_child:
         open_cases = list(db.session.scalars(select(Case).where(
@@ -223,7 +223,7 @@ def fire(case: Case, event: str, *, actor: User | None, data=None,
     if spec.applies is not None and not spec.applies(case):
         raise InvalidTransition(spec.not_applicable or f"De stap '{spec.label}' past niet bij deze zaak.")
     payload = parse_payload(spec.payload, data if data is not None else {})
-    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
+    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings(case))
     _run_guards(spec, ctx)
     try:
         _transition(case, spec, ctx, actor, actor_role, payload)
@@ -277,6 +277,6 @@ def propose_route(case: Case, actor: User, data) -> dict:
     if case.state not in spec.sources:  # a proposal belongs to choosing the route (as on the web)
         raise InvalidTransition(_wrong_state_message(get_workflow(case.type), case, spec, actor))
     payload = parse_payload(verzuim.RouteVoorstelVraag, data if data is not None else {})
-    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings())
+    ctx = GuardContext(case=case, payload=payload, actor=actor, today=_today(), settings=_settings(case))
     route, reden = verzuim.proposal_for(ctx)
     return {"route": route, "label": verzuim.STATES[route], "reden": reden}

@@ -13,6 +13,7 @@ from casework.extensions import db
 from casework.models import Case, Letter, Organisation, User, utcnow
 from casework.workflows import get_workflow
 from casework.workflows.base import EventSpec, age_on
+from . import instellingen
 
 _PENDING_KEY = "casework_letters_to_enqueue"
 
@@ -98,6 +99,10 @@ def letter_context(case: Case, kind: str, recipient: dict, actor: User | None, t
         "kenmerk": policy.swv_round_reference(case) if anonymous else case.reference,
         "ontvanger": {"naam": recipient["naam"], "adres_regels": recipient["adres_regels"]},
         "afzender": _afzender(case, actor),
+        # A letter of the gemeente (not one a jeugdarts or adviser sends) is signed on behalf of
+        # the college when the gemeente set a signatory (/beheer/instellingen).
+        "ondertekening": (None if actor is not None and actor.role in ("jeugdarts", "swv_adviseur")
+                          else instellingen.ondertekening(case.gemeente_id)),
         "kind": None if anonymous else {"voornaam": child.voornaam, "achternaam": child.achternaam,
                                         "geboortedatum": child.geboortedatum},
         **facts,

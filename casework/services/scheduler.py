@@ -10,6 +10,7 @@ from sqlalchemy import select
 from casework.extensions import db
 from casework.models import Case
 
+from . import instellingen
 from .cases import commit, fire
 from .errors import DomainError
 
@@ -20,7 +21,6 @@ def tick(today: date | None = None) -> list[str]:
     Each case commits on its own, so running twice does nothing more and one bad case stops nothing.
     """
     today = today or date.today()
-    lead = timedelta(days=current_app.config["HERBEOORDELING_LEAD_DAYS"])
     lines: list[str] = []
 
     # During a herbeoordeling's advice steps the exemption runs on, and ends at its end date.
@@ -32,10 +32,15 @@ def tick(today: date | None = None) -> list[str]:
     for case_id in expired:
         lines.append(_fire_one(case_id, "beeindig", {"reden": "verlopen"}, "beëindigd (verlopen)"))
 
-    due = list(db.session.scalars(
-        select(Case.id).where(Case.type == "vrijstelling_5a", Case.state == "vrijgesteld",
-                              Case.herbeoordelingsdatum.is_not(None),
-                              Case.herbeoordelingsdatum <= today + lead).order_by(Case.id)))
+    # Each gemeente may set its own lead times (/beheer/instellingen): select with the longest,
+    # then keep the cases whose own gemeente's lead has come.
+    lead = _leads("herbeoordeling_lead_dagen", "HERBEOORDELING_LEAD_DAYS")
+    due = [case_id for case_id, gemeente_id, on in db.session.execute(
+        select(Case.id, Case.gemeente_id, Case.herbeoordelingsdatum)
+        .where(Case.type == "vrijstelling_5a", Case.state == "vrijgesteld",
+               Case.herbeoordelingsdatum.is_not(None),
+               Case.herbeoordelingsdatum <= today + timedelta(days=lead.longest)).order_by(Case.id))
+        if on <= today + timedelta(days=lead(gemeente_id))]
     for case_id in due:
         lines.append(_fire_one(case_id, "start_herbeoordeling", {}, "herbeoordeling gestart"))
 
@@ -44,14 +49,16 @@ def tick(today: date | None = None) -> list[str]:
     from sqlalchemy.orm import aliased
 
     renewal = aliased(Case)
-    remind = timedelta(days=current_app.config["VERLENGING_HERINNERING_DAGEN"])
-    reminders = list(db.session.scalars(
-        select(Case.id).where(Case.type == "vrijstelling_5a", Case.state == "vrijgesteld",
-                              Case.einddatum.is_not(None), Case.einddatum >= today,
-                              Case.einddatum <= today + remind,
-                              Case.data["herinnering_verlenging_op"].as_string().is_(None),
-                              ~exists().where(renewal.vorige_case_id == Case.id))
-        .order_by(Case.id)))
+    remind = _leads("verlenging_herinnering_dagen", "VERLENGING_HERINNERING_DAGEN")
+    reminders = [case_id for case_id, gemeente_id, end in db.session.execute(
+        select(Case.id, Case.gemeente_id, Case.einddatum)
+        .where(Case.type == "vrijstelling_5a", Case.state == "vrijgesteld",
+               Case.einddatum.is_not(None), Case.einddatum >= today,
+               Case.einddatum <= today + timedelta(days=remind.longest),
+               Case.data["herinnering_verlenging_op"].as_string().is_(None),
+               ~exists().where(renewal.vorige_case_id == Case.id))
+        .order_by(Case.id))
+        if end <= today + timedelta(days=remind(gemeente_id))]
     for case_id in reminders:
         lines.append(_fire_one(case_id, "herinner_verlenging", {}, "herinnering verlenging verstuurd"))
 
@@ -69,6 +76,18 @@ def tick(today: date | None = None) -> list[str]:
     lines.append(f"Klaar: {len(expired)} beëindigd, {len(due)} herbeoordeling(en) gestart, "
                  f"{len(niet_aangevuld)} niet-aangevulde kennisgeving(en) gesloten.")
     return lines
+
+
+class _leads:
+    """Days of a lead time per gemeente: its own setting, else the product's."""
+
+    def __init__(self, column: str, setting: str) -> None:
+        self.default = current_app.config[setting]
+        self.own = instellingen.per_gemeente(column)
+        self.longest = max([self.default, *self.own.values()])
+
+    def __call__(self, gemeente_id: int | None) -> int:
+        return self.own.get(gemeente_id, self.default)
 
 
 def _fire_one(case_id: int, event: str, data: dict, done: str) -> str:

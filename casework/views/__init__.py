@@ -92,6 +92,7 @@ def _nav_items(user) -> list[tuple[str, str]]:
                 ("web.new_kennisgeving", "Beroep doen op vrijstelling")]
     if role == "beheerder":
         return [("web.audit", "Audit controleren"), ("web.telling", "Leerplichttelling"),
+                ("web.beheer_organisaties", "Organisaties"), ("web.beheer_instellingen", "Instellingen"),
                 ("web.schoolvakanties", "Schoolvakanties"), ("auth.users", "Gebruikers"),
                 ("web.beheer_kinderen", "Kinderen en ouders"), ("web.beheer_access_log", "Toegangslog"),
                 ("web.beheer_brieven", "Mislukte brieven"), ("web.beheer_wijzigingen", "Wijzigingen")]
@@ -109,7 +110,7 @@ def _session_idle_seconds(user) -> int:
 
 def register_views(app: Flask) -> None:
     from . import auth as auth_views
-    from . import beheer, beheer_gebruikers, duo, reports, toegang, web  # noqa: F401  they add their pages to web.bp
+    from . import beheer, beheer_gebruikers, beheer_organisaties, duo, reports, toegang, web  # noqa: F401  they add their pages to web.bp
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(web.bp)

@@ -381,5 +381,9 @@ VELD_LABELS = {
     "geslacht": "geslacht", "adres": "adres", "postcode_plaats": "postcode en plaats", "school_id": "school",
     "kind": "soort", "code": "code", "vakantieregio": "vakantieregio", "gemeente_id": "gemeente",
     "schooljaar": "schooljaar", "regio": "regio", "begin": "eerste vrije dag", "eind": "laatste vrije dag",
-    "pogingen": "pogingen",
+    "pogingen": "pogingen", "gemeenten": "bediende gemeenten", "buren": "naburige samenwerkingsverbanden",
+    "advies_termijn_dagen": "adviestermijn (dagen)", "max_herbeoordeling_maanden": "langste tijd tot herbeoordeling (maanden)",
+    "herbeoordeling_lead_dagen": "herbeoordeling starten (dagen vooraf)",
+    "verlenging_herinnering_dagen": "herinnering verlengen (dagen vooraf)",
+    "ondertekenaar_naam": "ondertekenaar", "ondertekenaar_functie": "functie ondertekenaar", "logo": "logo",
 }
