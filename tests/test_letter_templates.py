@@ -18,6 +18,7 @@ from casework.formatting import format_datum, format_datum_tijd
 from casework.letters import render
 from casework.letters.render import (
     LETTER_FIELDS,
+    LOGO_URL,
     LETTER_KINDS,
     DataOnlyURLFetcher,
     ExternalResourceError,
@@ -504,8 +505,12 @@ def test_template_with_external_reference_does_not_render():
 
 
 def test_base_template_has_no_external_urls():
+    # The one reference is the letterhead logo, which the renderer serves from memory (LOGO_URL).
     source = (TEMPLATE_DIR / "_base.html").read_text(encoding="utf-8")
-    assert not re.search(r"(?:src|href)\s*=|url\(|@import", source)
+    assert re.findall(r"(?:src|href)\s*=\s*\"[^\"]*\"|url\(|@import", source) == ['src="{{ logo }}"']
+    html = render_letter_html("v5a_intrekking", make_context("v5a_intrekking"), with_logo=True)
+    assert re.findall(r'src="([^"]*)"', html) == [LOGO_URL]
+    assert 'src="' not in render_letter_html("v5a_intrekking", make_context("v5a_intrekking"))
 
 
 # --- the Jinja environment ------------------------------------------------------------

@@ -132,7 +132,7 @@ def test_render_failure_is_recorded_and_a_later_sweep_renders_it(demo, monkeypat
     [letter] = letters_of(case.id)
     state_before = stored_case(case.id)
 
-    def broken(kind, context):
+    def broken(kind, context, logo=None):
         raise RuntimeError("WeasyPrint is stuk")
 
     monkeypatch.setattr(render, "render_letter", broken)
@@ -232,7 +232,7 @@ def test_rendering_twice_keeps_the_first_pdf(demo):
 
 def test_transition_does_not_wait_for_rendering(demo, monkeypatch):
     """A broken renderer cannot make an event fail: rendering happens after, in the worker."""
-    monkeypatch.setattr(render, "render_letter", lambda kind, context: 1 / 0)
+    monkeypatch.setattr(render, "render_letter", lambda kind, context, logo=None: 1 / 0)
     case = make_case(demo, "in_behandeling")
     assert db.session.get(Case, case.id).state == "in_behandeling"
     assert {x.status for x in letters_of(case.id)} == {"pending"}
