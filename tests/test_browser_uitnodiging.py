@@ -81,7 +81,8 @@ def invite(page, naam: str, email: str, manier: str) -> None:
     page.get_by_label("Rol", exact=True).select_option(label="Leerplichtambtenaar")
     page.get_by_label("Organisatie", exact=True).select_option(label="Gemeente Voorbeeldstad (Gemeente)")
     page.get_by_label("Functie", exact=True).fill("Leerplichtambtenaar")
-    page.get_by_role("radio", name=re.compile("^Per e-mail" if manier == "email" else "^Met een eenmalige code")).check()
+    choice = "^Per e-mail" if manier == "email" else "^Met een eenmalige code"
+    page.get_by_role("radio", name=re.compile(choice)).check()
     page.get_by_role("button", name="Uitnodigen").click()
 
 
