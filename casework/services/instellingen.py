@@ -31,7 +31,12 @@ LOGO_MAX_PIXELS = 4000  # per side: a letterhead needs far less
 
 
 def row(gemeente_id: int | None) -> GemeenteInstellingen | None:
-    return db.session.get(GemeenteInstellingen, gemeente_id) if gemeente_id else None
+    """Read without flushing: a transition asks in the middle of its changes (one flush, one
+    version step, at its end)."""
+    if not gemeente_id:
+        return None
+    with db.session.no_autoflush:
+        return db.session.get(GemeenteInstellingen, gemeente_id)
 
 
 def for_gemeente(gemeente_id: int | None) -> Mapping:
@@ -47,8 +52,9 @@ def for_gemeente(gemeente_id: int | None) -> Mapping:
 def per_gemeente(column: str) -> dict[int, int]:
     """{gemeente_id: value} of every gemeente that set `column` (for the tick: one query)."""
     attr = getattr(GemeenteInstellingen, column)
-    return dict(db.session.execute(
-        select(GemeenteInstellingen.gemeente_id, attr).where(attr.is_not(None))).all())
+    with db.session.no_autoflush:
+        return dict(db.session.execute(
+            select(GemeenteInstellingen.gemeente_id, attr).where(attr.is_not(None))).all())
 
 
 def ondertekening(gemeente_id: int | None) -> dict | None:
