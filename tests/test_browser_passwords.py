@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -29,20 +30,26 @@ def sink():
         controller.stop()
 
 
-@pytest.fixture
-def server(app, tmp_path, sink):
+@contextmanager
+def mail_app(tmp_path, sink, database: str):
+    """A second app on a fresh database (PostgreSQL: `database`) that sends its mail to the sink."""
     from conftest import PG_URL, fresh_postgres_database_url, make_app
 
     saved = queue.huey.storage, queue.app, queue.huey.immediate
-    url = fresh_postgres_database_url("casework_browser_wachtwoord") if PG_URL else None
+    url = fresh_postgres_database_url(database) if PG_URL else None
     browser_app = make_app(tmp_path, url, WTF_CSRF_ENABLED=True, SMTP_HOST="127.0.0.1",
                            SMTP_PORT=sink.port)
     try:
-        with serve(browser_app) as base_url:
-            yield base_url
+        yield browser_app
     finally:
         db.state(browser_app).engine.dispose()
         queue.huey.storage, queue.app, queue.huey.immediate = saved
+
+
+@pytest.fixture
+def server(app, tmp_path, sink):
+    with mail_app(tmp_path, sink, "casework_browser_wachtwoord") as browser_app, serve(browser_app) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from casework.extensions import db, queue
+from casework.extensions import db
 from test_browser import launch_chromium, log_in, serve
-from test_passwords_bruteforce import _free_port, _Sink
+from test_browser_passwords import mail_app, sink  # noqa: F401  the real SMTP sink fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.no_transaction]
 
@@ -21,32 +20,9 @@ NEW = "mijn fiets staat achter het gemeentehuis"
 
 
 @pytest.fixture
-def sink():
-    sink = _Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    sink.port = port
-    try:
-        yield sink
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
 def invite_app(app, tmp_path, sink):
-    """A second app on a fresh database that sends its mail to the sink (as in test_browser.py)."""
-    from conftest import PG_URL, fresh_postgres_database_url, make_app
-
-    saved = queue.huey.storage, queue.app, queue.huey.immediate
-    url = fresh_postgres_database_url("casework_browser_uitnodiging") if PG_URL else None
-    browser_app = make_app(tmp_path, url, WTF_CSRF_ENABLED=True, SMTP_HOST="127.0.0.1",
-                           SMTP_PORT=sink.port)
-    try:
+    with mail_app(tmp_path, sink, "casework_browser_uitnodiging") as browser_app:
         yield browser_app
-    finally:
-        db.state(browser_app).engine.dispose()
-        queue.huey.storage, queue.app, queue.huey.immediate = saved
 
 
 @pytest.fixture

@@ -47,6 +47,12 @@ def _text(label: str, limit: int, required: str | None = None, **render_kw):
                        validators=[*validators, Length(max=limit, message=f"Dit is te lang: maximaal {limit} tekens.")])
 
 
+def _email():
+    return EmailField("E-mailadres", render_kw={"maxlength": 200},
+                      validators=[Optional(), Length(max=200, message="Dit is te lang: maximaal 200 tekens."),
+                                  _email_ok])
+
+
 class OrganisatieForm(BaseForm):
     naam = _text("Naam", 200, "Vul de naam in.", autocomplete="off")
     code = StringField("Code", render_kw={"maxlength": 16, "autocomplete": "off", "spellcheck": "false"},
@@ -54,9 +60,7 @@ class OrganisatieForm(BaseForm):
     adres = _text("Adres (straat en huisnummer)", 200)
     postcode_plaats = _text("Postcode en plaats", 200)
     telefoon = _text("Telefoonnummer", 50)
-    email = EmailField("E-mailadres", render_kw={"maxlength": 200},
-                       validators=[Optional(), Length(max=200, message="Dit is te lang: maximaal 200 tekens."),
-                                   _email_ok])
+    email = _email()
     vakantieregio = SelectField("Vakantieregio", validate_choice=False,
                                 choices=options([("", "Nog niet bekend")] + list(REGIO_LABELS.items())))
     gemeenten = CheckboxesField("Gemeenten die deze organisatie bedient", validate_choice=False)
@@ -144,9 +148,7 @@ class InstellingenForm(BaseForm):
     adres = _text("Adres (straat en huisnummer)", 200)
     postcode_plaats = _text("Postcode en plaats", 200)
     telefoon = _text("Telefoonnummer", 50)
-    email = EmailField("E-mailadres", render_kw={"maxlength": 200},
-                       validators=[Optional(), Length(max=200, message="Dit is te lang: maximaal 200 tekens."),
-                                   _email_ok])
+    email = _email()
     logo = FileField("Nieuw logo (PNG of JPEG, maximaal 200 KB)", render_kw={"accept": "image/png,image/jpeg"})
     logo_weg = BooleanField("Logo weghalen")
 
