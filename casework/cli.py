@@ -255,7 +255,7 @@ def register_cli(app: Flask) -> None:
     def letters_group():
         """Brieven."""
 
-    @letters_group.command("sweep", help="Zet wachtende en mislukte brieven met pogingen over nu opnieuw in de wachtrij: die er nooit in kwamen, en als de wachtrij leeg is ook de rest.")
+    @letters_group.command("sweep", help="Zet brieven met pogingen over die niet (meer) in de wachtrij staan nu opnieuw in de wachtrij: mislukte altijd, wachtende alleen als de wachtrij leeg is.")
     def letters_sweep():
         """Zet wachtende en mislukte brieven opnieuw in de wachtrij."""
         from .services.letters import sweep_letters
