@@ -62,37 +62,38 @@ def grant_app_role(role: str) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    @app.cli.group("db")
+    @app.cli.group("db", help="Database: aanmaken en bijwerken (Alembic-migraties).")
     def db_group():
-        """Database migrations (Alembic)."""
+        """Database-migraties (Alembic)."""
 
-    @db_group.command("upgrade")
+    @db_group.command("upgrade", help="Maak de database aan of werk haar bij tot REVISION (standaard 'head', de nieuwste); met CASEWORK_MIGRATION_DATABASE_URL als eigenaar, daarna krijgt de app-rol haar rechten.")
     @click.argument("revision", default="head")
     def db_upgrade(revision):
-        """Create or migrate the database to the newest revision."""
+        """Maak de database aan of werk haar bij."""
         upgrade_database(revision)
         click.echo("Database is bijgewerkt.")
 
-    @db_group.command("downgrade")
+    @db_group.command("downgrade", help="Zet de database terug naar REVISION (standaard '-1': één migratie terug). Alleen voor ontwikkelaars.")
     @click.argument("revision", default="-1")
     def db_downgrade(revision):
         from alembic import command
 
         command.downgrade(alembic_config(), revision)
 
-    @db_group.command("revision")
-    @click.option("-m", "--message", required=True)
-    @click.option("--autogenerate", is_flag=True)
+    @db_group.command("revision", help="Maak een nieuw migratiebestand in migrations/. Alleen voor ontwikkelaars.")
+    @click.option("-m", "--message", required=True, help="Korte omschrijving van de migratie (komt in de bestandsnaam).")
+    @click.option("--autogenerate", is_flag=True,
+                  help="Vul de migratie met de verschillen tussen modellen en database.")
     def db_revision(message, autogenerate):
         from alembic import command
 
         command.revision(alembic_config(), message=message, autogenerate=autogenerate)
 
-    @app.cli.command("demo")
+    @app.cli.command("demo", help="Laad de demo: organisaties, gebruikers, kinderen en zaken (nogmaals uitvoeren maakt niets nieuws); geweigerd in productie.")
     @click.option("--zonder-zaken", is_flag=True,
                   help="Alleen organisaties, gebruikers en kinderen, zonder de demozaken.")
     def demo_command(zonder_zaken):
-        """Load the demo data (idempotent); refused in production."""
+        """Laad de demodata (nogmaals kan); geweigerd in productie."""
         from .demo import load_demo
 
         if current_app.config.get("ENV_NAME") == "production":
@@ -104,10 +105,11 @@ def register_cli(app: Flask) -> None:
         summary = load_demo(with_cases=not zonder_zaken)
         click.echo(summary)
 
-    @app.cli.command("worker")
-    @click.option("--workers", default=2, show_default=True)
+    @app.cli.command("worker", help="Maak wachtende brieven (pdf) tot u stopt (Ctrl-C); zet ook elke minuut brieven opnieuw in de wachtrij en verzegelt het toegangslog.")
+    @click.option("--workers", default=2, show_default=True,
+                  help="Aantal brieven dat tegelijk gemaakt wordt (threads).")
     def worker_command(workers):
-        """Render pending letters until stopped (Huey consumer)."""
+        """Maak wachtende brieven tot de verwerker stopt (Huey-consumer)."""
         from .extensions import queue
         from .letters.worker import LetterConsumer
         from .services.letters import sweep_letters
@@ -117,9 +119,9 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Brievenverwerker gestart met {workers} werkers.")
         LetterConsumer(queue.huey, workers=workers, worker_type="thread", periodic=True).run()
 
-    @app.cli.command("tick")
+    @app.cli.command("tick", help="Voer de tijdgebonden stappen uit (herbeoordelingen starten, verlopen vrijstellingen beëindigen, verlengingsherinneringen, niet-aangevulde kennisgevingen sluiten), ruim oude inlogpogingen op, verzegel het toegangslog en toon wat over tijd is. Twee keer uitvoeren kan geen kwaad.")
     def tick_command():
-        """Fire time-driven events (herbeoordeling, expiry) and list what is overdue."""
+        """Tijdgebonden stappen (herbeoordeling, einde vrijstelling); toon wat over tijd is."""
         from .services.scheduler import tick
 
         for line in tick():
@@ -137,13 +139,13 @@ def register_cli(app: Flask) -> None:
         if sealed:
             click.echo(f"Toegangslog: {sealed} regels verzegeld")
 
-    @app.cli.group("audit")
+    @app.cli.group("audit", help="De audittrail: controleren en opnieuw verzegelen.")
     def audit_group():
-        """The audit trail."""
+        """De audittrail."""
 
-    @audit_group.command("verify")
+    @audit_group.command("verify", help="Controleer elke hashketen, regel-MAC, zaakzegel en het totaalzegel, en dat de status van elke zaak die van de laatste auditregel is; noemt het eerste probleem (afsluitcode 1).")
     def audit_verify():
-        """Recompute every hash chain; exit 1 and name the first broken row."""
+        """Controleer elke hashketen; afsluitcode 1 en de eerste gebroken regel."""
         from .services.audit import verify_chains
 
         result = verify_chains()
@@ -161,9 +163,9 @@ def register_cli(app: Flask) -> None:
                    f"({result.checked} regels gecontroleerd.)")
         sys.exit(1)
 
-    @audit_group.command("reseal")
+    @audit_group.command("reseal", help="Na het wisselen van de auditsleutel: controleer alles en verzegel daarna elke keten opnieuw met de huidige sleutel (weigert een gebroken trail).")
     def audit_reseal():
-        """After a key rotation: verify, then seal every chain anew with the current key."""
+        """Na een sleutelwissel: controleer, verzegel dan elke keten opnieuw."""
         from .extensions import db
         from .services.audit import reseal, verify_chains
 
@@ -177,20 +179,20 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Opnieuw verzegeld met sleutel {current_app.config['AUDIT_KEY_ID']}: "
                    f"{changed} verzegelingen.")
 
-    @app.cli.group("access-log")
+    @app.cli.group("access-log", help="Het toegangslog: verzegelen, controleren, opschonen.")
     def access_log_group():
-        """The access log: seal, verify, prune."""
+        """Het toegangslog: verzegelen, controleren, opschonen."""
 
-    @access_log_group.command("seal")
+    @access_log_group.command("seal", help="Verzegel de afgesloten reeksen regels van het toegangslog (de brievenverwerker doet dit elke minuut).")
     def access_log_seal():
-        """Seal the closed batches of access-log rows (the worker does this every minute)."""
+        """Verzegel de afgesloten reeksen van het toegangslog."""
         from .services.access_log import seal_now
 
         click.echo(f"Toegangslog: {seal_now()} regels verzegeld.")
 
-    @access_log_group.command("verify")
+    @access_log_group.command("verify", help="Controleer de MAC van elke regel en elk zegel van het toegangslog; noemt het eerste probleem (afsluitcode 1).")
     def access_log_verify():
-        """Check every row MAC and seal; exit 1 and name the first problem."""
+        """Controleer elke regel-MAC en elk zegel; afsluitcode 1 bij een probleem."""
         from .extensions import db
         from .services.access_log import verify
 
@@ -204,7 +206,7 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Toegangslog gebroken: {result.problem}. ({where}.)")
         sys.exit(1)
 
-    @access_log_group.command("prune")
+    @access_log_group.command("prune", help="Verwijder hele verzegelde reeksen ouder dan de bewaartermijn (CASEWORK_ACCESS_LOG_RETENTION_DAYS), als eigenaar van de database (CASEWORK_MIGRATION_DATABASE_URL); controleert eerst.")
     @click.option("--door", "actor", default=None,
                   help="Wie opschoont (standaard: de gebruiker van het besturingssysteem).")
     def access_log_prune(actor):
@@ -249,21 +251,21 @@ def register_cli(app: Flask) -> None:
         else:
             click.echo(f"Toegangslog: geen verzegelde regels ouder dan {days} dagen.")
 
-    @app.cli.group("letters")
+    @app.cli.group("letters", help="Brieven: opnieuw in de wachtrij zetten of direct maken.")
     def letters_group():
-        """Letters."""
+        """Brieven."""
 
-    @letters_group.command("sweep")
+    @letters_group.command("sweep", help="Zet brieven met pogingen over die niet (meer) in de wachtrij staan nu opnieuw in de wachtrij: mislukte altijd, wachtende alleen als de wachtrij leeg is.")
     def letters_sweep():
-        """Re-enqueue letters still pending or failed."""
+        """Zet wachtende en mislukte brieven opnieuw in de wachtrij."""
         from .services.letters import sweep_letters
 
         ids = sweep_letters(older_than_seconds=0)
         click.echo(f"{len(ids)} brieven opnieuw in de wachtrij gezet.")
 
-    @letters_group.command("render-pending")
+    @letters_group.command("render-pending", help="Maak alle wachtende brieven in dit proces, zonder brievenverwerker.")
     def letters_render_pending():
-        """Render every pending letter in this process (no worker needed)."""
+        """Maak alle wachtende brieven in dit proces."""
         from sqlalchemy import select
 
         from .extensions import db

@@ -49,7 +49,7 @@ def _run_export(table_of, gemeenten, date_from, date_to, output, one: str, many:
 
 
 def register_import_cli(app: Flask) -> None:
-    @app.cli.command("import-vrijstellingen")
+    @app.cli.command("import-vrijstellingen", help="Importeer vrijstellingen die onder de oude regels zijn verleend uit FILE (CSV: bsn;begindatum;einddatum;grond[;herbeoordelingsdatum]). Wordt één regel geweigerd, dan wordt niets geïmporteerd (afsluitcode 1).")
     @click.argument("file", type=click.File("rb"))
     @click.option("--gemeente", "gemeenten", multiple=True, metavar="GMxxxx",
                   help="Alleen kinderen die in deze gemeente wonen (herhaalbaar).")
@@ -68,11 +68,11 @@ def register_import_cli(app: Flask) -> None:
 
 
 def register_duo_cli(app: Flask) -> None:
-    @app.cli.group("duo")
+    @app.cli.group("duo", help="DUO: verzuimmeldingen importeren, de behandelstatus en de vrijstellingen terugmelden.")
     def duo_group():
         """DUO: verzuimmeldingen importeren, de behandelstatus en de vrijstellingen terugmelden."""
 
-    @duo_group.command("import")
+    @duo_group.command("import", help="Importeer het verzuimbestand van DUO uit FILE (CSV) en toon het verslag per regel. Wordt één regel geweigerd, dan wordt niets geïmporteerd (afsluitcode 1).")
     @click.argument("file", type=click.File("rb"))
     @click.option("--gemeente", "gemeenten", required=True, multiple=True, metavar="GMxxxx",
                   help="Gemeentecode; alleen leerlingen die hier wonen (herhaalbaar).")
@@ -88,11 +88,11 @@ def register_duo_cli(app: Flask) -> None:
         if not report.ok:
             sys.exit(1)
 
-    @duo_group.command("export")
+    @duo_group.command("export", help="De DUO-status van elke verzuimmelding die in de periode is ontvangen, als CSV (of als Excel-bestand).")
     @click.option("--gemeente", "gemeenten", required=True, multiple=True, metavar="GMxxxx",
                   help="Gemeentecode (herhaalbaar).")
-    @click.option("--van", "date_from", required=True, type=_DATE, help="JJJJ-MM-DD")
-    @click.option("--tot", "date_to", required=True, type=_DATE, help="JJJJ-MM-DD (tot en met)")
+    @click.option("--van", "date_from", required=True, type=_DATE, help="Eerste dag van de periode, JJJJ-MM-DD.")
+    @click.option("--tot", "date_to", required=True, type=_DATE, help="Laatste dag van de periode (tot en met), JJJJ-MM-DD.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
                   help="Schrijf naar dit bestand in plaats van naar het scherm "
                        "(eindigt de naam op .xlsx: een Excel-bestand).")
@@ -103,11 +103,11 @@ def register_duo_cli(app: Flask) -> None:
         _run_export(duo_status_table, gemeenten, date_from, date_to, output, "melding",
                     "meldingen")
 
-    @duo_group.command("vrijstellingen")
+    @duo_group.command("vrijstellingen", help="Elke vrijstelling 5 onder a die in de periode loopt, als CSV voor het vrijstellingenregister van DUO (of als Excel-bestand).")
     @click.option("--gemeente", "gemeenten", required=True, multiple=True, metavar="GMxxxx",
                   help="Gemeentecode (herhaalbaar).")
-    @click.option("--van", "date_from", required=True, type=_DATE, help="JJJJ-MM-DD")
-    @click.option("--tot", "date_to", required=True, type=_DATE, help="JJJJ-MM-DD (tot en met)")
+    @click.option("--van", "date_from", required=True, type=_DATE, help="Eerste dag van de periode, JJJJ-MM-DD.")
+    @click.option("--tot", "date_to", required=True, type=_DATE, help="Laatste dag van de periode (tot en met), JJJJ-MM-DD.")
     @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
                   help="Schrijf naar dit bestand in plaats van naar het scherm "
                        "(eindigt de naam op .xlsx: een Excel-bestand).")

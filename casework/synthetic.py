@@ -1204,7 +1204,7 @@ def generate(n_cases: int, n_gemeenten: int | None = None, seed: int = 1, *,
 
 
 def register_synthetic_cli(app: Flask) -> None:
-    @app.cli.command("generate")
+    @app.cli.command("generate", help="Maak synthetische gemeenten, scholen, kinderen en zaken om het product op grote schaal te proberen; weigert een database met echte zaken (zonder --force).")
     @click.option("--cases", "n_cases", required=True, type=click.IntRange(1, 20_000_000),
                   help="Aantal zaken (ongeveer evenveel kinderen).")
     @click.option("--gemeenten", "n_gemeenten", type=click.IntRange(1, 999), default=None,

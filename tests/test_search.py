@@ -297,7 +297,7 @@ def _plan(statement, connection=None) -> str:
     if _engine() == "postgresql":
         # The test database is tiny: PostgreSQL would rightly prefer to scan. Leaving it only
         # bitmap scans checks what matters: that the index can serve the query (the expressions
-        # match), as it does at size (README, "Scale").
+        # match), as it does at size (docs/performance.md).
         for setting in ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan"):
             connection.exec_driver_sql(f"SET LOCAL {setting} = off")
         rows = connection.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params)
