@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 cd "$ROOT"
 
-ensure_apt_packages "${WEASYPRINT_PACKAGES[@]}" poppler-utils chromium postgresql
+ensure_apt_packages "${WEASYPRINT_PACKAGES[@]}" poppler-utils chromium postgresql redis-server
 ensure_venv
 
 export CASEWORK_CHROMIUM="${CASEWORK_CHROMIUM:-/usr/bin/chromium}"

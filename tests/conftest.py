@@ -57,7 +57,7 @@ def make_app(tmp_dir, database_url: str | None = None, **overrides):
     elif database_url.startswith("postgresql"):
         _reset_postgres(database_url)
     cfg = TestConfig.from_env()
-    cfg.update(**database_settings(database_url), QUEUE_BACKEND="memory", **overrides)
+    cfg.update(**{**database_settings(database_url), "QUEUE_BACKEND": "memory", **overrides})
     app = create_app(cfg)
     with app.app_context():
         upgrade_database()

@@ -366,3 +366,83 @@ def test_readme_names_only_commands_that_exist(app):
         command = app.cli.commands[name]
         if isinstance(command, click.Group):
             assert sub in command.commands, f"README: no command {name} {sub}"
+
+
+# --- web and worker on Redis, as the README's production steps set them up ---------------------
+
+
+def _letters(url: str) -> list[tuple]:
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        return conn.execute("SELECT id, status, attempts FROM letters ORDER BY id").fetchall()
+
+
+def _pending_letters(url: str) -> None:
+    """A kennisgeving whose letters never reached the queue (it was down at the commit)."""
+    from sqlalchemy import update
+
+    from casework import create_app
+    from casework.demo import load_demo
+    from casework.extensions import db, queue
+    from casework.models import Letter
+    from casework.services.cases import commit, open_case
+    from conftest import TestConfig, database_settings
+    from factories import demo_namespace, dien_in_data
+
+    saved = queue.huey.storage, queue.app, queue.huey.immediate
+    cfg = TestConfig.from_env()
+    cfg.update(**{**database_settings(url), "QUEUE_BACKEND": "memory"})
+    app = create_app(cfg)
+    try:
+        with app.app_context():
+            load_demo()
+            demo = demo_namespace()
+            open_case(demo.ouder1, "vrijstelling_5a", dien_in_data(demo.sam))
+            commit()
+            db.session.execute(update(Letter).values(queued_at=None))
+            db.session.commit()
+        db.state(app).engine.dispose()
+    finally:
+        queue.huey.storage, queue.app, queue.huey.immediate = saved
+
+
+def test_web_and_worker_on_redis_healthz_follows_redis_and_each_letter_is_made_once(installed, tmp_path):
+    from test_redis_queue import RedisServer
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed (the README's test command installs it)")
+    pytest.importorskip("redis")
+    redis_server = RedisServer(tmp_path)
+    redis_server.start()
+    url = f"sqlite:///{tmp_path}/casework.db"
+    port = free_port()
+    env = {**installed["env"], "CASEWORK_DATABASE_URL": url, "CASEWORK_QUEUE_BACKEND": "redis",
+           "CASEWORK_REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/0", "CASEWORK_WEB_BIND": f"127.0.0.1:{port}"}
+    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "casework", "db", "upgrade"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    _pending_letters(url)
+    assert {status for _, status, _ in _letters(url)} == {"pending"}
+    web_out, worker_out = tmp_path / "web.out", tmp_path / "worker.out"
+    with web_out.open("wb") as web_log, worker_out.open("wb") as worker_log:
+        web = subprocess.Popen(exec_argv("casework-web.service"), cwd=REPO, env=env,
+                               stdout=web_log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(exec_argv("casework-worker.service"), cwd=REPO, env=env,
+                                  stdout=worker_log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: get(port, "/healthz") == 200, 30, web)
+            # The worker's start-up sweep queues the letters on Redis; its processes render them.
+            wait_for(lambda: {s for _, s, _ in _letters(url)} == {"rendered"}, 60, worker)
+            redis_server.stop()
+            wait_for(lambda: get(port, "/healthz") == 503, 10, web)
+            redis_server.start()
+            wait_for(lambda: get(port, "/healthz") == 200, 10, web)
+        finally:
+            codes = stop(web, kill_signal("casework-web.service")), stop(worker, kill_signal("casework-worker.service"))
+            if redis_server.proc.poll() is None:
+                redis_server.stop()
+    assert codes == (0, 0), worker_out.read_text()[-3000:]
+    letters = _letters(url)
+    assert letters and all((status, attempts) == ("rendered", 1) for _, status, attempts in letters), letters
+    assert "Brievenverwerker gestart" in worker_out.read_text()
