@@ -6,8 +6,9 @@ and the signatory and logo on the gemeente's letters (read back from the real PD
 from __future__ import annotations
 
 import io
+import os
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -41,7 +42,7 @@ def org_by(code: str) -> Organisation | None:
 def png(width=300, height=80, fmt="PNG", noise=False) -> bytes:
     image = Image.new("RGB", (width, height), (31, 78, 121))
     if noise:  # incompressible pixels, for a file that is too large
-        image = Image.frombytes("RGB", (width, height), __import__("os").urandom(width * height * 3))
+        image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
     out = io.BytesIO()
     image.save(out, fmt)
     return out.getvalue()
