@@ -14,7 +14,8 @@ from collections import ChainMap
 from collections.abc import Mapping
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from casework.extensions import db
 from casework.models import GemeenteInstellingen
@@ -30,13 +31,26 @@ LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 LOGO_MAX_PIXELS = 4000  # per side: a letterhead needs far less
 
 
+_CACHE = "gemeente_instellingen"
+
+
 def row(gemeente_id: int | None) -> GemeenteInstellingen | None:
-    """Read without flushing: a transition asks in the middle of its changes (one flush, one
-    version step, at its end)."""
+    """The gemeente's row, read once per transaction (a fire asks for it from its guards, due
+    dates and letters; a missing row is remembered too). Read without flushing: a transition asks
+    in the middle of its changes (one flush, one version step, at its end)."""
     if not gemeente_id:
         return None
-    with db.session.no_autoflush:
-        return db.session.get(GemeenteInstellingen, gemeente_id)
+    cache = db.session.info.setdefault(_CACHE, {})
+    if gemeente_id not in cache:
+        with db.session.no_autoflush:
+            cache[gemeente_id] = db.session.get(GemeenteInstellingen, gemeente_id)
+    return cache[gemeente_id]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction) -> None:
+    """Any end of a transaction (commit, rollback, close, a savepoint) forgets what was read."""
+    session.info.pop(_CACHE, None)
 
 
 def for_gemeente(gemeente_id: int | None) -> Mapping:
