@@ -41,10 +41,11 @@ def create_app(config: dict | None = None, **overrides) -> Flask:
 
     from . import auth  # noqa: F401  registers the user loader
     from .letters import tasks  # noqa: F401  registers the queue tasks
-    from .formatting import format_datum, format_datum_tijd
+    from .formatting import format_datum, format_datum_tijd, format_getal
 
     app.jinja_env.filters["datum"] = format_datum
     app.jinja_env.filters["datum_tijd"] = format_datum_tijd
+    app.jinja_env.filters["getal"] = format_getal
 
     from .api import api_bp
     from .views import register_views

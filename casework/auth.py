@@ -15,7 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, flash, g, has_request_context, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.orm import joinedload
 
 from .extensions import db, login_manager
 from .models import (
@@ -489,11 +490,28 @@ def _bearer() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+_TOKEN_KEY = "casework.api_token"
+# Built once: every API request runs it (building and keying a statement costs more than the
+# indexed read itself).
+_TOKEN_QUERY = (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+                .options(joinedload(ApiToken.user)))
+
+
 def token_row() -> ApiToken | None:
+    """The request's valid bearer token, with its user; looked up once per request (the access
+    check and the view both ask)."""
+    if _TOKEN_KEY in request.environ:
+        return request.environ[_TOKEN_KEY]
+    row = _look_up_token()
+    request.environ[_TOKEN_KEY] = row
+    return row
+
+
+def _look_up_token() -> ApiToken | None:
     token = _bearer()
     if not token:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = db.session.scalar(_TOKEN_QUERY, {"token_hash": _token_hash(token)})
     now = _now()
     if row is None or row.revoked_at is not None or row.expires_at <= now or not row.user.active:
         return None

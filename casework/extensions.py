@@ -85,6 +85,22 @@ def _sqlite_begin(conn) -> None:
 
 db = Database()
 
+_TX_CACHES = "casework_tx_caches"
+
+
+def transaction_cache(name: str) -> dict:
+    """A dict that lives as long as the session's current transaction: what a request read once
+    (settings, a case the policy let through) and may reuse until the transaction commits, rolls
+    back or a savepoint ends. A flush does not end it."""
+    return db.session.info.setdefault(_TX_CACHES, {}).setdefault(name, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_caches(session: Session, transaction) -> None:
+    # A flush runs in a subtransaction of its own: neither the outermost one nor a savepoint.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_TX_CACHES, None)
+
 
 class Queue:
     """Huey holder: the task decorator needs an instance at import time, storage is set by init_app."""

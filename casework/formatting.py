@@ -57,3 +57,8 @@ def format_datum_tijd(value: datetime | str | None) -> str:
         raise TypeError(f"datum_tijd verwacht een datetime, kreeg {value!r}")
     lokaal = _lokaal(dt)
     return f"{format_datum(lokaal.date())}, {lokaal:%H:%M}"
+
+
+def format_getal(value: int) -> str:
+    """A whole number the Dutch way: 10.000."""
+    return f"{value:,}".replace(",", ".")

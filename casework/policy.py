@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import joinedload
 
-from .extensions import db
+from .extensions import db, transaction_cache
 from .models import (
     AccessLog, AuditEvent, Case, Child, Letter, Organisation, User, jgz_gemeenten, parent_children, swv_buren,
     swv_gemeenten,
@@ -34,11 +35,15 @@ def gemeente_ids(user: User) -> list[int]:
 
 
 def is_deskundige_for_gemeente(user_id: int, gemeente_id: int) -> bool:
-    q = select(User.id).join(jgz_gemeenten, jgz_gemeenten.c.jgz_id == User.organisation_id).where(
+    # The user and their JGZ are loaded whole: the letters of the step name both (no lazy loads).
+    q = (select(User).join(jgz_gemeenten, jgz_gemeenten.c.jgz_id == User.organisation_id).where(
         User.id == user_id, User.role == "jeugdarts", User.active.is_(True),
         jgz_gemeenten.c.gemeente_id == gemeente_id,
-    )
-    return db.session.scalar(q) is not None
+    ).options(joinedload(User.organisation)))
+    found = db.session.scalar(q)
+    if found is not None:  # held until the transaction ends, so the identity map keeps it
+        transaction_cache("policy_deskundigen")[found.id] = found
+    return found is not None
 
 
 def swv_ids_for_gemeente(gemeente_id: int) -> list[int]:
@@ -355,12 +360,20 @@ def visible_cases(user: User) -> Select:
 
 
 def get_case_for(user: User, case_id: int) -> Case:
-    """The case under the id this user knows it by (public_case_id), or a 404."""
-    q = select(Case).where(_case_id_condition(user, case_id), case_scope(user))
+    """The case under the id this user knows it by (public_case_id), or a 404. Its child and
+    gemeente come with it (every view of a case and every letter needs them)."""
+    q = (select(Case).where(_case_id_condition(user, case_id), case_scope(user))
+         .options(joinedload(Case.child), joinedload(Case.gemeente)))
     case = db.session.scalar(q)
     if case is None:
         raise NotFound("Deze zaak is niet gevonden.")
+    _seen(user)[case.id] = case.version
     return case
+
+
+def _seen(user: User) -> dict:
+    """Cases this user's scope let through in this transaction: id → the version then."""
+    return transaction_cache(f"policy_seen_{user.id}")
 
 
 def case_in_scope(user: User, internal_id: int) -> Case | None:
@@ -384,6 +397,10 @@ def public_case_id(user: User | None, case: Case) -> int:
 def can_see_case(user: User, case: Case) -> bool:
     if case.id is None:
         return False
+    # Let through by get_case_for in this transaction, and not changed since (a change moves
+    # the version on flush and makes the case dirty before it): no second query.
+    if _seen(user).get(case.id) == case.version and case not in db.session.dirty:
+        return True
     return bool(db.session.scalar(select(exists().where(Case.id == case.id, case_scope(user)))))
 
 

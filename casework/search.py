@@ -115,7 +115,7 @@ def cases_matching(text: str, user: User) -> ColumnElement[bool]:
         return scope & or_(by_reference, by_name)  # no trigram: test every visible case
     if db.session.get_bind().dialect.name == "sqlite":
         # SQLite answers this OR from both indexes (MULTI-INDEX OR: the FTS rowids, and
-        # ix_cases_child_id for the children found).
+        # ix_cases_child_scope for the children found).
         return scope & or_(Case.id.in_(_fts_rowids("cases_fts", text)) & by_reference, by_name)
     # PostgreSQL cannot use an index for an OR with a subquery: it would test every visible
     # case. The union of two lookups instead, each limited to what the user may see (so a

@@ -49,6 +49,8 @@ class BaseConfig:
     BEOORDEEL_TERMIJN_DAGEN = 42  # deskundige assesses within this many days
     MAX_HERBEOORDELING_MAANDEN = 12  # default per gemeente when the gemeente sets none
     API_TOKEN_HOURS = 8
+    # Case lists count up to this many cases; above it they say "more than" (services/paging.py).
+    LIST_COUNT_CAP = 10_000
     # Two-step sign-in: every professional role (all but ouder) must set up and use a TOTP code.
     TOTP_REQUIRED = True
     TOTP_ISSUER = "Casework"  # the name authenticator apps show next to the code
@@ -171,7 +173,7 @@ class BaseConfig:
             "LETTER_MAX_HTML_CHARS", "ACCESS_LOG_RETENTION_DAYS", "ACCESS_LOG_SEAL_SETTLE_SECONDS",
             "ACCESS_LOG_SEAL_LATE_MINUTES",
             "LOGIN_SECOND_STEP_MINUTES", "SESSION_IDLE_MINUTES", "SESSION_IDLE_MINUTES_OUDER",
-            "SESSION_MAX_HOURS", "SESSION_WARNING_SECONDS", "PROXY_COUNT",
+            "SESSION_MAX_HOURS", "SESSION_WARNING_SECONDS", "PROXY_COUNT", "LIST_COUNT_CAP",
         ):
             cfg[key] = _int(f"CASEWORK_{key}", getattr(cls, key))
         cfg["MAX_CONTENT_LENGTH"] = _int("CASEWORK_MAX_BODY_BYTES", cls.MAX_CONTENT_LENGTH)

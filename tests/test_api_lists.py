@@ -88,6 +88,22 @@ def test_pagination_totals_and_order(api, three_cases, demo):
     assert page3["items"] == []
 
 
+def test_a_large_list_counts_up_to_the_cap_and_says_so(api, three_cases, app, monkeypatch):
+    """Above LIST_COUNT_CAP the total is the cap with total_capped; a search counts exactly."""
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 2)
+    body = api.ok(api.get("lpa", "/cases?per_page=1"))
+    assert (body["total"], body["total_capped"], len(body["items"])) == (2, True, 1)
+    assert api.ok(api.get("lpa", "/cases?per_page=1&page=3"))["items"] != []  # paging goes on
+    exact = api.ok(api.get("lpa", "/cases?q=jansen"))
+    assert exact["total"] == 3 and "total_capped" not in exact
+    past_the_end = api.ok(api.get("lpa", "/cases?q=jansen&page=9"))
+    assert (past_the_end["items"], past_the_end["total"]) == ([], 2)  # the count's total, capped
+    assert past_the_end["total_capped"] is True
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 3)
+    body = api.ok(api.get("lpa", "/cases"))
+    assert body["total"] == 3 and "total_capped" not in body  # exactly the cap is not capped
+
+
 def test_due_before(api, three_cases):
     due = three_cases["lotte"]["deadlines"][0]["due"]
     assert api.ok(api.get("lpa", f"/cases?due_before={due}"))["total"] == 0

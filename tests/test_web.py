@@ -315,6 +315,18 @@ def test_worklist_paginates(client, worklist, app, monkeypatch):
     assert "Pagina 2 van 2" in second and "Volgende pagina" in first
 
 
+def test_worklist_says_more_than_the_cap(client, worklist, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 3)
+    monkeypatch.setitem(app.config, "WEB_PER_PAGE", 2)
+    logged_in(client, LPA)
+    html = text(client.get("/zaken"))
+    assert "Meer dan 3 zaken, pagina 1 van 2." in html
+    html = text(client.get("/zaken", query_string={"q": "jansen"}))  # a search counts exactly
+    assert "3 zaken, pagina 1 van 2." in html and "Meer dan" not in html
+    html = text(client.get("/zaken", query_string={"q": "jansen", "pagina": 7}))
+    assert "pagina 2 van 2." in html  # past the end: the last page
+
+
 def test_worklist_empty_state(client, demo):
     logged_in(client, LPA_BUURDORP)
     assert "Er zijn nu geen zaken voor u." in text(client.get("/zaken"))

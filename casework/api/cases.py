@@ -1,7 +1,7 @@
 """Cases: list, open, read, fire an event, read the audit chain."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from casework import policy, search
@@ -9,6 +9,7 @@ from casework.extensions import db
 from casework.models import AuditEvent, Case, User
 from casework.services import audit as audit_service
 from casework.services import cases as case_service
+from casework.services import paging
 from casework.services.errors import BadRequest, ValidationFailed
 
 from . import api_bp
@@ -43,19 +44,18 @@ def list_cases():
         conditions.append(Case.due_on < params.due_before)
     if params.q:
         conditions.append(search.cases_matching(params.q, user))
-    total = db.session.scalar(select(func.count(Case.id)).where(*conditions))
-    rows = db.session.scalars(
+    found = paging.case_page(
         select(Case).where(*conditions)
-        .options(selectinload(Case.child), selectinload(Case.gemeente))
+        .options(selectinload(Case.child), selectinload(Case.gemeente)),
         # NULLS LAST is ix_cases_gemeente_due's own order: PostgreSQL reads the page from it.
-        .order_by(*policy.list_order(user))
-        .limit(params.per_page).offset((params.page - 1) * params.per_page))
-    rows = list(rows)
+        policy.list_order(user), params.page, params.per_page, search=bool(params.q))
+    rows = found.rows
     items = [case_summary(user, case) for case in rows]
     audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
                             "zaken_zoeken" if params.q else "zaken_lijst")
     db.session.commit()
-    return respond(CaseList(items=items, total=total, page=params.page, per_page=params.per_page))
+    return respond(CaseList(items=items, total=found.total, total_capped=found.capped,
+                            page=params.page, per_page=params.per_page))
 
 
 def _case_response(user: User, case: Case, status: int = 200):

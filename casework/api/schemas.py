@@ -14,6 +14,7 @@ from pydantic import (
     RootModel,
     WithJsonSchema,
     field_validator,
+    model_serializer,
 )
 
 from casework.limits import KORT, MAX_ZOEK, KorteTekst, tekst
@@ -136,9 +137,20 @@ class CaseSummary(Out):
 
 class CaseList(Out):
     items: list[CaseSummary]
-    total: int
+    total: int = Field(description="Het aantal zaken; bij meer dan CASEWORK_LIST_COUNT_CAP "
+                                   "(standaard 10.000) zonder `q` is het dat getal en is "
+                                   "`total_capped` true.")
+    total_capped: bool = Field(False, description="Alleen als true aanwezig: er zijn meer zaken "
+                                                  "dan `total`, de telling stopte bij het maximum.")
     page: int
     per_page: int
+
+    @model_serializer(mode="wrap")
+    def _capped_only_when_true(self, handler):
+        out = handler(self)
+        if not self.total_capped:  # the answer stays {"items", "total", "page", "per_page"}
+            out.pop("total_capped", None)
+        return out
 
 
 class CaseQuery(BaseModel):

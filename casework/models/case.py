@@ -82,6 +82,10 @@ class Case(Base):
         Index("ix_cases_report", "gemeente_id", "type", "created_at", *REPORT_INDEX_COLUMNS),
         # The work list: a gemeente's cases by due date (NULLS LAST), then id; see the migration.
         Index("ix_cases_gemeente_due", "gemeente_id", "due_on", "id"),
+        # Search: a child's cases within the user's gemeente, without reading the rows; a list
+        # filtered on a state (migration 2026_12_05_list_indexes).
+        Index("ix_cases_child_scope", "child_id", "gemeente_id", "due_on", "id"),
+        Index("ix_cases_gemeente_state_due", "gemeente_id", "state", "due_on", "id"),
         Index("uq_cases_swv_ronde_id", "swv_ronde_id", unique=True),
     )
 
@@ -91,7 +95,7 @@ class Case(Base):
     state: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
-    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("children.id"))
     gemeente_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -118,18 +118,23 @@ def add_mac(acc: str, mac: str, sign: int = 1) -> str:
 # ------------------------------------------------------------------ writing
 
 
-def _locked_seal(case_id: int) -> AuditSeal | None:
-    return db.session.scalars(
-        select(AuditSeal).where(AuditSeal.case_id == case_id).with_for_update()
+def _locked_seals(case_id: int) -> tuple[AuditSeal | None, AuditSeal | None]:
+    """The case's seal and the global one, locked in one statement (the global first, the same
+    order for every writer)."""
+    rows = db.session.scalars(
+        select(AuditSeal).where(AuditSeal.case_id.in_((GLOBAL_SEAL, case_id)))
+        .order_by(AuditSeal.case_id).with_for_update()
         .execution_options(populate_existing=True)
-    ).first()
+    ).all()
+    found = {row.case_id: row for row in rows}
+    return found.get(case_id), found.get(GLOBAL_SEAL)
 
 
 def append_audit(case_id: int, event: str, from_state: str | None, to_state: str,
                  actor_id: int | None, actor_role: str, payload: dict,
                  details: dict | None = None) -> AuditEvent:
     sealer = Sealer()
-    seal = _locked_seal(case_id)
+    seal, whole = _locked_seals(case_id)
     if seal is not None:  # the seal, not the table, says where the chain ends
         seq, prev_hash = seal.n_rows + 1, seal.head
     else:
@@ -147,12 +152,12 @@ def append_audit(case_id: int, event: str, from_state: str | None, to_state: str
     row.hash = row_hash(row)
     row.mac = sealer.row_mac(sealer.key_id, row.hash)
     db.session.add(row)
-    _seal(sealer, case_id, seal, row.seq, row.hash)
+    _seal(sealer, case_id, seal, whole, row.seq, row.hash)
     return row
 
 
-def _seal(sealer: Sealer, case_id: int, seal: AuditSeal | None, rows: int, head: str) -> None:
-    whole = _locked_seal(GLOBAL_SEAL)
+def _seal(sealer: Sealer, case_id: int, seal: AuditSeal | None, whole: AuditSeal | None,
+          rows: int, head: str) -> None:
     if whole is None:
         whole = AuditSeal(case_id=GLOBAL_SEAL, n_rows=0, n_cases=0, head=GENESIS)
         db.session.add(whole)
@@ -340,7 +345,7 @@ def reseal(batch: int = 5000) -> int:
     their old keys stay in CASEWORK_AUDIT_KEYS_OLD to verify them. Returns the seals changed."""
     sealer = Sealer()
     changed, acc, n_cases = 0, GENESIS, 0
-    whole = _locked_seal(GLOBAL_SEAL)
+    whole = _locked_seals(GLOBAL_SEAL)[1]
     seals = db.session.scalars(select(AuditSeal).where(AuditSeal.case_id != GLOBAL_SEAL)
                                .order_by(AuditSeal.case_id).with_for_update()).all()
     for seal in seals:
@@ -478,7 +483,11 @@ def log_access(user, case_id: int | None, what: str, via: str | None = None, *,
         case_id is not None and child_id is None) else child_id
     values["activity"] = (case.type if case is not None else None) if case_activity else (
         _activity_for(user, activity))
-    db.session.execute(insert(AccessLog).values(**with_access_mac(values)))
+    db.session.execute(_ACCESS_INSERT, with_access_mac(values))
+
+
+# A plain INSERT of one row, built once (every read of a case writes one).
+_ACCESS_INSERT = insert(AccessLog.__table__)
 
 
 def log_reads(user, rows, what: str, via: str | None = None, *, activity: str | None = None) -> None:

@@ -139,7 +139,7 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
         # From the counter, in this transaction: a rollback gives the number back (no gaps).
         # After the audit row, which holds the audit seal's lock (see services/references.py).
         case.reference = next_reference(wf.reference_prefix, case.created_at.year)
-    db.session.flush()
+    # The audit row and seals are flushed with the letters (one unit of work).
     record_letters(case, spec, actor, row.seq, ctx.today)
 
 

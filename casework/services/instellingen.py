@@ -14,10 +14,9 @@ from collections import ChainMap
 from collections.abc import Mapping
 
 from flask import current_app
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from casework.extensions import db
+from casework.extensions import db, transaction_cache
 from casework.models import GemeenteInstellingen
 
 # Column of GemeenteInstellingen -> the product setting it overrides for that gemeente.
@@ -31,26 +30,17 @@ LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 LOGO_MAX_PIXELS = 4000  # per side: a letterhead needs far less
 
 
-_CACHE = "gemeente_instellingen"
-
-
 def row(gemeente_id: int | None) -> GemeenteInstellingen | None:
     """The gemeente's row, read once per transaction (a fire asks for it from its guards, due
     dates and letters; a missing row is remembered too). Read without flushing: a transition asks
     in the middle of its changes (one flush, one version step, at its end)."""
     if not gemeente_id:
         return None
-    cache = db.session.info.setdefault(_CACHE, {})
+    cache = transaction_cache("gemeente_instellingen")
     if gemeente_id not in cache:
         with db.session.no_autoflush:
             cache[gemeente_id] = db.session.get(GemeenteInstellingen, gemeente_id)
     return cache[gemeente_id]
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session, transaction) -> None:
-    """Any end of a transaction (commit, rollback, close, a savepoint) forgets what was read."""
-    session.info.pop(_CACHE, None)
 
 
 def for_gemeente(gemeente_id: int | None) -> Mapping:

@@ -11,6 +11,8 @@ import math
 
 from markupsafe import Markup, escape
 
+from casework.formatting import format_getal
+
 Value = int | str
 
 # Dark enough for text on white (WCAG AA), told apart by dash and marker too, not by colour alone.
@@ -22,7 +24,7 @@ INK, MUTED, GRID = "#1b1b1b", "#545454", "#d0d0d0"
 
 def format_aantal(value: Value) -> str:
     """A count the Dutch way (1.234); "< 5" stays as it is."""
-    return f"{value:,}".replace(",", ".") if isinstance(value, int) else str(value)
+    return format_getal(value) if isinstance(value, int) else str(value)
 
 
 def _nice_max(top: int) -> tuple[int, int]:

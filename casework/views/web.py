@@ -10,7 +10,7 @@ from flask import (
     Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for,
 )
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from casework import policy, search
@@ -19,6 +19,7 @@ from casework.letters.render import LETTER_KINDS
 from casework.models import Case, Child, MedicalNote, Organisation
 from casework.services import audit as audit_service
 from casework.services import cases as case_service
+from casework.services import paging
 from casework.services.errors import Conflict, DomainError, InvalidTransition, NotFound
 from casework.workflows import WORKFLOWS, get_workflow
 
@@ -138,17 +139,19 @@ def cases():
         # Without toestemming the adviser may not learn who the child is, not even by searching.
         query = query.where(search.cases_matching(q, user))
 
-    # Counted on cases alone (no join with children): an index-only count at a million cases.
-    total = db.session.scalar(query.with_only_columns(func.count(Case.id)).order_by(None)) or 0
     per_page = current_app.config.get("WEB_PER_PAGE", PER_PAGE)
-    pages = max(math.ceil(total / per_page), 1)
-    page = min(_page_arg(), pages)
-    rows = db.session.scalars(
-        query.join(Child, Case.child_id == Child.id)
-        .options(contains_eager(Case.child), joinedload(Case.gemeente))
-        .order_by(*policy.list_order(user))
-        .limit(per_page).offset((page - 1) * per_page)
-    ).unique().all()
+    page = _page_arg()
+    listed = query.join(Child, Case.child_id == Child.id).options(
+        contains_eager(Case.child), joinedload(Case.gemeente))
+    # Counted on cases alone (no join with children): an index-only count at a million cases.
+    found = paging.case_page(listed, policy.list_order(user), page, per_page, search=bool(q),
+                             count_query=query)
+    pages = max(math.ceil(found.total / per_page), 1)
+    if page > pages:  # past the end (an old link): the last page
+        page = pages
+        found = paging.case_page(listed, policy.list_order(user), page, per_page,
+                                 search=bool(q), count_query=query)
+    rows, total = found.rows, found.total
     audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
                             "zaken_zoeken" if q else "zaken_lijst", via="web")
     db.session.commit()
@@ -164,7 +167,7 @@ def cases():
     } for c in rows]
     return render_template(
         "cases/list.html", items=items, state_groups=state_groups, state=state, kinds=kinds, kind=kind,
-        q=q, page=page, pages=pages, total=total, title=texts.LIST_TITLES.get(user.role, "Zaken"),
+        q=q, page=page, pages=pages, total=total, capped=found.capped, title=texts.LIST_TITLES.get(user.role, "Zaken"),
         show_gemeente=user.role in ("jeugdarts", "swv_adviseur"),
         show_soort="verzuim" in _case_types(user),
         # A school's planning dates would tell it where a case went (domain.md: coarse only).

@@ -1,0 +1,54 @@
+"""One page of a case list and how many cases there are: the API's and the web UI's lists.
+
+How many: counting every case of a large gemeente (180,000 at a million cases) costs more than
+the page itself, and nobody pages through more than a few thousand. So the count stops at
+LIST_COUNT_CAP: above it the total is the cap and `capped` says there are more.
+
+A search (`q`) must look at every match anyway to order them by due date, so its page carries
+the exact total as a window count (one pass instead of two); it is never capped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from casework.extensions import db
+from casework.models import Case
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Case]
+    total: int
+    capped: bool  # more cases than `total`: the count stopped at the cap
+
+
+def count_cases(query: Select) -> tuple[int, bool]:
+    """The number of cases `query` selects, up to the cap; and whether there are more."""
+    cap = current_app.config["LIST_COUNT_CAP"]
+    ids = query.with_only_columns(Case.id).order_by(None).limit(cap + 1).subquery()
+    found = db.session.scalar(select(func.count()).select_from(ids)) or 0
+    return min(found, cap), found > cap
+
+
+def case_page(query: Select, order, page: int, per_page: int, *, search: bool,
+              count_query: Select | None = None) -> Page:
+    """`query` (selecting Case, with its loader options) ordered by `order`, page `page`.
+
+    search: the total comes with the page as a window count (exact). Otherwise the total is
+    counted by count_cases on `count_query` (default `query`), which may leave out joins that do
+    not change the number of cases."""
+    offset = (page - 1) * per_page
+    if search:
+        result = db.session.execute(
+            query.add_columns(func.count().over().label("total"))
+            .order_by(*order).limit(per_page).offset(offset)).unique().all()
+        if result or page == 1:
+            return Page([row[0] for row in result], result[0].total if result else 0, False)
+        total, capped = count_cases(count_query if count_query is not None else query)
+        return Page([], total, capped)  # a page past the end: the total from a count
+    total, capped = count_cases(count_query if count_query is not None else query)
+    rows = list(db.session.scalars(query.order_by(*order).limit(per_page).offset(offset)).unique())
+    return Page(rows, total, capped)
