@@ -4,10 +4,12 @@ What matches: a case-insensitive substring of the child's "voornaam achternaam" 
 name, or across both, as in "sam jans") and of the case reference; `%`, `_` and `\\` are taken
 literally. The SWV adviser finds a case by the child's name only where the case has toestemming.
 
-How it stays fast (migration 2026_11_23_search_indexes):
-- PostgreSQL: GIN trigram indexes (pg_trgm) on `lower(voornaam || ' ' || achternaam)` and
-  `lower(reference)`. The conditions below are exactly `<indexed expression> LIKE lower(:pattern)`,
-  so the planner reads the candidate rows from the index (Bitmap Index Scan) and rechecks them.
+How it stays fast (migrations 2026_11_23_search_indexes and 2026_12_05_search_scope):
+- PostgreSQL: GIN trigram indexes (pg_trgm) on `lower(voornaam || ' ' || achternaam)` (children)
+  and on the cases' own `(gemeente_id, lower(kind_naam))` and `(gemeente_id, lower(reference))`
+  (btree_gin), besides `lower(reference)`. The conditions below are exactly `<indexed
+  expression> LIKE lower(:pattern)`, so the planner reads the candidate rows from the index
+  (Bitmap Index Scan) and rechecks them; for a gemeente's user only that gemeente's.
 - SQLite: FTS5 tables with the trigram tokenizer, `children_fts` (over the view `children_naam`)
   and `cases_fts` (over `cases.reference`), external content kept in step by triggers. A text of
   three characters or more first narrows to the rows whose trigrams match, then the same LIKE
@@ -17,9 +19,7 @@ chooses the scan itself.
 """
 from __future__ import annotations
 
-from sqlalchemy import (
-    ColumnElement, String, column, func, literal_column, or_, select, table, true, union_all,
-)
+from sqlalchemy import ColumnElement, String, column, func, literal_column, or_, select, table, true
 
 from casework import policy
 from casework.extensions import db
@@ -30,7 +30,8 @@ MIN_INDEXED_LENGTH = 3
 
 # Schema objects of the search indexes that the models do not describe (Alembic's comparison of
 # models and database leaves them alone: migrations/env.py and tests/test_migrations.py).
-TRIGRAM_INDEXES = ("ix_children_naam_trgm", "ix_cases_reference_trgm")
+TRIGRAM_INDEXES = ("ix_children_naam_trgm", "ix_cases_reference_trgm", "ix_cases_naam_trgm",
+                   "ix_cases_reference_scope_trgm")
 FTS_TABLES = ("children_fts", "cases_fts")
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -106,20 +107,20 @@ def cases_matching(text: str, user: User) -> ColumnElement[bool]:
     """The cases this user may see (policy.case_scope) whose reference contains text, or whose
     child's name does where the user may see who the child is (SWV adviser: with toestemming)."""
     scope = policy.case_scope(user)
+    # Without toestemming the SWV sees only the round's own kenmerk: the case's finds nothing.
+    by_reference = _contains(Case.reference, text) & identity_visible(user)
+    if db.session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL: the case's own copy of the child's name (cases.kind_naam). For a gemeente's
+        # user both conditions go to GIN indexes that hold the gemeente as well (a BitmapOr of
+        # ix_cases_reference_scope_trgm and ix_cases_naam_trgm): only that gemeente's matches
+        # are read, not every child of that name in the country. Under three characters there
+        # is no trigram and the planner scans the user's cases.
+        return scope & or_(by_reference, _contains(Case.kind_naam, text) & identity_visible(user))
     # correlate(None): the web list joins children itself; this subquery stands on its own.
     named = select(Child.id).where(children_matching(text)).correlate(None)
     by_name = Case.child_id.in_(named) & identity_visible(user)
-    # Without toestemming the SWV sees only the round's own kenmerk: the case's finds nothing.
-    by_reference = _contains(Case.reference, text) & identity_visible(user)
     if len(text) < MIN_INDEXED_LENGTH:
         return scope & or_(by_reference, by_name)  # no trigram: test every visible case
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite answers this OR from both indexes (MULTI-INDEX OR: the FTS rowids, and
-        # ix_cases_child_scope for the children found).
-        return scope & or_(Case.id.in_(_fts_rowids("cases_fts", text)) & by_reference, by_name)
-    # PostgreSQL cannot use an index for an OR with a subquery: it would test every visible
-    # case. The union of two lookups instead, each limited to what the user may see (so a
-    # common text such as "van" joins the user's cases, not the whole table).
-    return Case.id.in_(union_all(
-        select(Case.id).where(scope, by_reference).correlate(None),
-        select(Case.id).where(scope, by_name).correlate(None)))
+    # SQLite answers this OR from both indexes (MULTI-INDEX OR: the FTS rowids, and
+    # ix_cases_child_scope for the children found).
+    return scope & or_(Case.id.in_(_fts_rowids("cases_fts", text)) & by_reference, by_name)

@@ -1130,6 +1130,8 @@ class _CaseBuilder:
         gen._add(Case.__table__, {
             "id": self.id, "type": self.type, "reference": self.reference, "state": self.state,
             "version": self.seq, "is_open": self.is_open, "child_id": self.child["row"]["id"],
+            # What the search triggers would set (they then have nothing to do on SQLite).
+            "kind_naam": f"{self.child['row']['voornaam']} {self.child['row']['achternaam']}",
             "gemeente_id": self.child["g"]["id"], "created_at": self.created_at,
             "updated_at": self.at, "due_on": due, "deskundige_id": self.deskundige_id,
             "swv_id": self.swv_id, "school_id": self.school_id, "toestemming": self.toestemming,

@@ -93,7 +93,8 @@ def test_upgrade_downgrade_upgrade(tmp_path, backend):
         assert _tables(engine) == expected
         search_objects = _search_objects(engine)
         if backend == "postgresql":
-            assert search_objects == {"ix_children_naam_trgm", "ix_cases_reference_trgm"}
+            assert search_objects == {"ix_children_naam_trgm", "ix_cases_reference_trgm",
+                                      "ix_cases_naam_trgm", "ix_cases_reference_scope_trgm"}
         else:
             assert {"children_fts", "cases_fts", "children_naam"} <= search_objects
 

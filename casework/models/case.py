@@ -7,7 +7,7 @@ from sqlalchemy import (
     event, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from .base import Base, utcnow
 from .child import Child
@@ -96,6 +96,9 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("children.id"))
+    # The child's "voornaam achternaam", kept by triggers (migration 2026_12_05_search_scope) for
+    # the name search within a gemeente on PostgreSQL; never loaded (casework/search.py).
+    kind_naam: Mapped[str | None] = deferred(mapped_column(String(201)))
     gemeente_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
