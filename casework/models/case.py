@@ -85,7 +85,7 @@ class Case(Base):
         # Search: a child's cases within the user's gemeente, without reading the rows; a list
         # filtered on a state (migration 2026_12_05_list_indexes).
         Index("ix_cases_child_scope", "child_id", "gemeente_id", "due_on", "id"),
-        Index("ix_cases_gemeente_state_due", "gemeente_id", "state", "due_on", "id"),
+        Index("ix_cases_gemeente_state_due", "gemeente_id", "state", "type", "due_on", "id"),
         Index("uq_cases_swv_ronde_id", "swv_ronde_id", unique=True),
     )
 
