@@ -5,8 +5,10 @@ Invisible -> NotFound (404, existence is not revealed); visible but not allowed 
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from .extensions import db, transaction_cache
@@ -34,13 +36,17 @@ def gemeente_ids(user: User) -> list[int]:
     return list(db.session.scalars(q))
 
 
-def is_deskundige_for_gemeente(user_id: int, gemeente_id: int) -> bool:
-    # The user and their JGZ are loaded whole: the letters of the step name both (no lazy loads).
-    q = (select(User).join(jgz_gemeenten, jgz_gemeenten.c.jgz_id == User.organisation_id).where(
-        User.id == user_id, User.role == "jeugdarts", User.active.is_(True),
-        jgz_gemeenten.c.gemeente_id == gemeente_id,
+# Built once (a fire that assigns a jeugdarts runs it). The user and their JGZ are loaded whole:
+# the letters of the step name both, so they are not loaded again one by one.
+_DESKUNDIGE_QUERY = (
+    select(User).join(jgz_gemeenten, jgz_gemeenten.c.jgz_id == User.organisation_id).where(
+        User.id == bindparam("user_id"), User.role == "jeugdarts", User.active.is_(True),
+        jgz_gemeenten.c.gemeente_id == bindparam("gemeente_id"),
     ).options(joinedload(User.organisation)))
-    found = db.session.scalar(q)
+
+
+def is_deskundige_for_gemeente(user_id: int, gemeente_id: int) -> bool:
+    found = db.session.scalar(_DESKUNDIGE_QUERY, {"user_id": user_id, "gemeente_id": gemeente_id})
     if found is not None:  # held until the transaction ends, so the identity map keeps it
         transaction_cache("policy_deskundigen")[found.id] = found
     return found is not None
@@ -362,13 +368,22 @@ def visible_cases(user: User) -> Select:
 def get_case_for(user: User, case_id: int) -> Case:
     """The case under the id this user knows it by (public_case_id), or a 404. Its child and
     gemeente come with it (every view of a case and every letter needs them)."""
-    q = (select(Case).where(_case_id_condition(user, case_id), case_scope(user))
-         .options(joinedload(Case.child), joinedload(Case.gemeente)))
-    case = db.session.scalar(q)
+    q = _case_query(user.role, user.id, user.organisation_id)
+    case = db.session.scalar(q, {"case_id": case_id})
     if case is None:
         raise NotFound("Deze zaak is niet gevonden.")
     _seen(user)[case.id] = case.version
     return case
+
+
+@lru_cache(maxsize=4096)
+def _case_query(role: str, user_id: int, organisation_id: int | None) -> Select:
+    """get_case_for's statement, built once per user: the scope depends on nothing else (the
+    role, the user and the organisation), the case id is a parameter. A user whose role or
+    organisation changes gets a new one."""
+    who = SimpleNamespace(role=role, id=user_id, organisation_id=organisation_id)
+    return (select(Case).where(_case_id_condition(who, bindparam("case_id")), case_scope(who))
+            .options(joinedload(Case.child), joinedload(Case.gemeente)))
 
 
 def _seen(user: User) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from flask import current_app
@@ -132,23 +132,27 @@ def revive(value):
 
 
 def record_letters(case: Case, spec: EventSpec, actor: User | None, audit_seq: int,
-                   today: date) -> list[Letter]:
-    letters = []
+                   today: date) -> list[int]:
+    """One pending letter per letter of the step and recipient; their ids are enqueued after the
+    commit. Plain INSERTs: the rows are read back by id, never through the session."""
+    ids = []
+    now = utcnow()
     for letter_spec in spec.letters:
         if letter_spec.when is not None and not letter_spec.when(case):
             continue
         for recipient in _recipients(case, letter_spec.recipient):
-            letter = Letter(
-                case_id=case.id, audit_seq=audit_seq, kind=letter_spec.kind,
-                recipient_role=recipient["role"], recipient_user_id=recipient["user_id"],
-                recipient_org_id=recipient["org_id"], status="pending", queued_at=utcnow(),
-                context=letter_context(case, letter_spec.kind, recipient, actor, today),
-            )
-            db.session.add(letter)
-            letters.append(letter)
-    db.session.flush()
-    db.session.info.setdefault(_PENDING_KEY, []).extend(letter.id for letter in letters)
-    return letters
+            ids.append(db.session.execute(_LETTER_INSERT, {
+                "case_id": case.id, "audit_seq": audit_seq, "kind": letter_spec.kind,
+                "recipient_role": recipient["role"], "recipient_user_id": recipient["user_id"],
+                "recipient_org_id": recipient["org_id"], "status": "pending", "attempts": 0,
+                "created_at": now, "queued_at": now,
+                "context": letter_context(case, letter_spec.kind, recipient, actor, today),
+            }).scalar_one())
+    db.session.info.setdefault(_PENDING_KEY, []).extend(ids)
+    return ids
+
+
+_LETTER_INSERT = insert(Letter.__table__).returning(Letter.__table__.c.id)
 
 
 # ---------------------------------------------------------------- after commit: enqueue
