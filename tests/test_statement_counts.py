@@ -64,7 +64,7 @@ def _children(demo, n: int, start: int) -> list:
 # ------------------------------------------------------------------ a fire
 
 
-def test_a_fire_sends_thirteen_statements(api, demo):
+def test_a_fire_sends_fourteen_statements(api, demo):
     """neem_in_behandeling through the API, as the LPA, with two letters (ouder, jeugdarts)."""
     case = api.file("ouder1")
     assert api.get("lpa", f"/cases/{case['id']}").status_code == 200  # the token's first use
