@@ -12,8 +12,9 @@ How it stays fast (migrations 2026_11_23_search_indexes and 2026_12_05_search_sc
   (Bitmap Index Scan) and rechecks them; for a gemeente's user only that gemeente's.
 - SQLite: FTS5 tables with the trigram tokenizer, `children_fts` (over the view `children_naam`)
   and `cases_fts` (over `cases.reference`), external content kept in step by triggers. A text of
-  three characters or more first narrows to the rows whose trigrams match, then the same LIKE
-  decides, so the result is exactly the LIKE's.
+  three characters or more first narrows to the rows whose trigrams match; for a text in ASCII
+  that match decides (_fts_decides), for any other text the same LIKE then decides, so the
+  result is the LIKE's.
 A shorter text has no trigram to look up: a plain scan on SQLite, and on PostgreSQL the planner
 chooses the scan itself.
 """
@@ -88,8 +89,21 @@ def _fts_rowids(fts_table: str, text: str):
     return select(fts.c.rowid).where(literal_column(fts_table).op("MATCH")(phrase))
 
 
+def _fts_decides(text: str) -> bool:
+    """Whether the FTS5 match alone gives the LIKE's answer, so no row is read to check it.
+
+    For a text in ASCII it does: the trigram phrase matches exactly where the text occurs, with
+    ASCII letters folded as lower() folds them. A text with other letters is checked by the LIKE
+    as well, because FTS5 folds É to é where SQLite's lower() does not. (The only difference for
+    an ASCII text: the odd letter outside ASCII whose case folds into it, such as the Kelvin
+    sign, is found by its ASCII letter.)"""
+    return _fts_uses_index(text) and text.isascii()
+
+
 def children_matching(text: str) -> ColumnElement[bool]:
     """Children whose "voornaam achternaam" contains text, case-insensitively."""
+    if _fts_decides(text):
+        return Child.id.in_(_fts_rowids("children_fts", text))
     condition = _contains(_full_name(), text)
     if _fts_uses_index(text):
         condition = Child.id.in_(_fts_rowids("children_fts", text)) & condition
@@ -116,11 +130,16 @@ def cases_matching(text: str, user: User) -> ColumnElement[bool]:
         # are read, not every child of that name in the country. Under three characters there
         # is no trigram and the planner scans the user's cases.
         return scope & or_(by_reference, _contains(Case.kind_naam, text) & identity_visible(user))
+    if _fts_decides(text):
+        # SQLite answers this OR from both indexes (MULTI-INDEX OR: the cases' FTS rowids, and
+        # ix_cases_child_scope for the children's), reading no child row and, for a gemeente's
+        # user, no case row until the page is chosen.
+        return scope & identity_visible(user) & or_(
+            Case.id.in_(_fts_rowids("cases_fts", text)),
+            Case.child_id.in_(_fts_rowids("children_fts", text)))
     # correlate(None): the web list joins children itself; this subquery stands on its own.
     named = select(Child.id).where(children_matching(text)).correlate(None)
     by_name = Case.child_id.in_(named) & identity_visible(user)
     if len(text) < MIN_INDEXED_LENGTH:
         return scope & or_(by_reference, by_name)  # no trigram: test every visible case
-    # SQLite answers this OR from both indexes (MULTI-INDEX OR: the FTS rowids, and
-    # ix_cases_child_scope for the children found).
     return scope & or_(Case.id.in_(_fts_rowids("cases_fts", text)) & by_reference, by_name)

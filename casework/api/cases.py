@@ -44,11 +44,12 @@ def list_cases():
         conditions.append(Case.due_on < params.due_before)
     if params.q:
         conditions.append(search.cases_matching(params.q, user))
+    cases = select(Case).where(*conditions)
     found = paging.case_page(
-        select(Case).where(*conditions)
-        .options(selectinload(Case.child), selectinload(Case.gemeente)),
+        cases.options(selectinload(Case.child), selectinload(Case.gemeente)),
         # NULLS LAST is ix_cases_gemeente_due's own order: PostgreSQL reads the page from it.
-        policy.list_order(user), params.page, params.per_page, search=bool(params.q))
+        policy.list_order(user), params.page, params.per_page, search=bool(params.q),
+        count_query=cases)
     rows = found.rows
     items = [case_summary(user, case) for case in rows]
     audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],

@@ -4,8 +4,8 @@ How many: counting every case of a large gemeente (180,000 at a million cases) c
 the page itself, and nobody pages through more than a few thousand. So the count stops at
 LIST_COUNT_CAP: above it the total is the cap and `capped` says there are more.
 
-A search (`q`) must look at every match anyway to order them by due date, so its page carries
-the exact total as a window count (one pass instead of two); it is never capped.
+A search (`q`) must look at every match anyway to order them by due date, so its page's ids
+carry the exact total as a window count (one pass instead of two); it is never capped.
 """
 from __future__ import annotations
 
@@ -37,18 +37,26 @@ def case_page(query: Select, order, page: int, per_page: int, *, search: bool,
               count_query: Select | None = None) -> Page:
     """`query` (selecting Case, with its loader options) ordered by `order`, page `page`.
 
-    search: the total comes with the page as a window count (exact). Otherwise the total is
-    counted by count_cases on `count_query` (default `query`), which may leave out joins that do
-    not change the number of cases."""
+    count_query (default `query`): the same cases without joins or loader options; the count,
+    and a search's first step, run on it.
+
+    A search goes in two steps: the page's ids with the exact total as a window count, from the
+    indexes where the engine can (SQLite: no case row is read for the matches that do not make
+    the page), then those cases. Otherwise the total is counted by count_cases (capped) and the
+    page read straight in its order (ix_cases_gemeente_due)."""
+    base = count_query if count_query is not None else query
     offset = (page - 1) * per_page
     if search:
-        result = db.session.execute(
-            query.add_columns(func.count().over().label("total"))
-            .order_by(*order).limit(per_page).offset(offset)).unique().all()
-        if result or page == 1:
-            return Page([row[0] for row in result], result[0].total if result else 0, False)
-        total, capped = count_cases(count_query if count_query is not None else query)
-        return Page([], total, capped)  # a page past the end: the total from a count
-    total, capped = count_cases(count_query if count_query is not None else query)
+        found = db.session.execute(
+            base.with_only_columns(Case.id, func.count().over().label("total"))
+            .order_by(*order).limit(per_page).offset(offset)).all()
+        if not found and page > 1:  # a page past the end: the total from a count
+            total, capped = count_cases(base)
+            return Page([], total, capped)
+        ids = [row.id for row in found]
+        rows = (db.session.scalars(query.where(Case.id.in_(ids))).unique().all() if ids else [])
+        by_id = {case.id: case for case in rows}
+        return Page([by_id[i] for i in ids if i in by_id], found[0].total if found else 0, False)
+    total, capped = count_cases(base)
     rows = list(db.session.scalars(query.order_by(*order).limit(per_page).offset(offset)).unique())
     return Page(rows, total, capped)
