@@ -353,12 +353,14 @@ def state_for(user: User, case: Case, state: str | None = None) -> tuple[str | N
     return state, get_workflow(case.type).state_label(state) if state else None
 
 
-def list_order(user: User) -> tuple:
+def list_order(user: User, columns=None) -> tuple:
     """The work list's order: the next deadline first; a school, which sees no deadlines (the
-    order would show them), newest report first."""
+    order would show them), newest report first. `columns`: where id and due_on come from
+    (default the cases table; a subquery's .c)."""
+    c = columns if columns is not None else Case
     if user.role == "school":
-        return (Case.id.desc(),)
-    return (Case.due_on.asc().nulls_last(), Case.id)
+        return (c.id.desc(),)
+    return (c.due_on.asc().nulls_last(), c.id)
 
 
 def visible_cases(user: User) -> Select:

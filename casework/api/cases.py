@@ -1,6 +1,8 @@
 """Cases: list, open, read, fire an event, read the audit chain."""
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -48,7 +50,7 @@ def list_cases():
     found = paging.case_page(
         cases.options(selectinload(Case.child), selectinload(Case.gemeente)),
         # NULLS LAST is ix_cases_gemeente_due's own order: PostgreSQL reads the page from it.
-        policy.list_order(user), params.page, params.per_page, search=bool(params.q),
+        partial(policy.list_order, user), params.page, params.per_page, search=bool(params.q),
         count_query=cases)
     rows = found.rows
     items = [case_summary(user, case) for case in rows]

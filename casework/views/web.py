@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import date
+from functools import partial
 from types import SimpleNamespace
 
 from flask import (
@@ -141,15 +142,16 @@ def cases():
 
     per_page = current_app.config.get("WEB_PER_PAGE", PER_PAGE)
     page = _page_arg()
+    order = partial(policy.list_order, user)
     listed = query.join(Child, Case.child_id == Child.id).options(
         contains_eager(Case.child), joinedload(Case.gemeente))
     # Counted on cases alone (no join with children): an index-only count at a million cases.
-    found = paging.case_page(listed, policy.list_order(user), page, per_page, search=bool(q),
+    found = paging.case_page(listed, order, page, per_page, search=bool(q),
                              count_query=query)
     pages = max(math.ceil(found.total / per_page), 1)
     if page > pages:  # past the end (an old link): the last page
         page = pages
-        found = paging.case_page(listed, policy.list_order(user), page, per_page,
+        found = paging.case_page(listed, order, page, per_page,
                                  search=bool(q), count_query=query)
     rows, total = found.rows, found.total
     audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
