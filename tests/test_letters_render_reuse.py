@@ -55,3 +55,17 @@ def test_the_shared_stylesheet_fetches_nothing_and_styles_every_letter():
     assert "<style" not in html
     text = pdf_text(render_letter("v5a_intrekking", make_context("v5a_intrekking"))[0])
     assert "Pagina 1 van 1" in text and "Kenmerk V5A-2026-00012" in text
+
+
+def test_a_large_logo_is_embedded_at_print_size_and_a_small_one_as_uploaded():
+    context = make_context("v5a_intrekking")
+    big, small = Image.new("RGB", (4000, 1200), BLUE), _png(RED)
+    out = io.BytesIO()
+    big.save(out, "PNG")
+    pdf, _ = render_letter("v5a_intrekking", context, (out.getvalue(), "image/png"))
+    [image] = PdfReader(io.BytesIO(pdf)).pages[0].images
+    assert image.image.size == render.LOGO_BOX_PIXELS  # 300 dpi of the 60 x 18 mm it gets
+    assert image.image.convert("RGB").getpixel((0, 0)) == BLUE
+    pdf, _ = render_letter("v5a_intrekking", context, (small, "image/png"))
+    [image] = PdfReader(io.BytesIO(pdf)).pages[0].images
+    assert image.image.size == (40, 20)

@@ -387,6 +387,10 @@ def render_letter_html(kind: str, context: dict, *, with_logo: bool = False) -> 
 STYLESHEET_PATH = TEMPLATE_DIR / "brief.css"
 #: how many different logos (image caches) one thread keeps decoded
 IMAGE_CACHES_MAX = 32
+#: the largest logo in pixels that a letter embeds: brief.css shows it in at most 60 × 18 mm,
+#: and 300 dpi of that is plenty for print; a larger upload (up to 4000 pixels a side) is scaled
+#: down once per logo instead of being decoded and re-encoded at full size in every letter
+LOGO_BOX_PIXELS = (709, 213)
 
 
 class _Renderer(threading.local):
@@ -403,6 +407,19 @@ class _Renderer(threading.local):
         self.stylesheet = CSS(string=STYLESHEET_PATH.read_text(encoding="utf-8"),
                               font_config=self.font_config)
         self.image_caches: OrderedDict[tuple, dict] = OrderedDict()
+        self.logos: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+
+    def logo(self, logo: tuple[bytes, str]) -> tuple[bytes, str]:
+        """The logo as letters embed it: at most LOGO_BOX_PIXELS, turned upright (EXIF); made
+        once per logo (keyed by its SHA-256) and thread."""
+        body, mime = logo
+        key = (hashlib.sha256(body).hexdigest(), mime)
+        if key not in self.logos:
+            self.logos[key] = _fit_logo(body, mime)
+            while len(self.logos) > IMAGE_CACHES_MAX:
+                self.logos.popitem(last=False)
+        self.logos.move_to_end(key)
+        return self.logos[key]
 
     def image_cache(self, resources: Mapping[str, tuple[bytes, str]] | None) -> dict:
         key = tuple(sorted((url, hashlib.sha256(body).hexdigest(), mime)
@@ -417,12 +434,38 @@ class _Renderer(threading.local):
         return cache
 
 
+def _fit_logo(body: bytes, mime: str) -> tuple[bytes, str]:
+    import io
+
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(io.BytesIO(body)) as image:
+            turned = image.getexif().get(0x0112, 1) not in (0, 1)  # EXIF Orientation
+            if not turned and max(image.width / LOGO_BOX_PIXELS[0],
+                                  image.height / LOGO_BOX_PIXELS[1]) <= 1:
+                return body, mime  # small enough and upright: as uploaded
+            upright = ImageOps.exif_transpose(image)
+            fmt = image.format if image.format in ("PNG", "JPEG") else "PNG"
+            upright.thumbnail(LOGO_BOX_PIXELS, Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            if fmt == "JPEG":
+                upright.convert("RGB").save(out, "JPEG", quality=90)
+            else:
+                upright.save(out, "PNG")
+            return out.getvalue(), "image/jpeg" if fmt == "JPEG" else "image/png"
+    except (OSError, ValueError, SyntaxError):
+        return body, mime  # not an image Pillow reads: WeasyPrint reports it as before
+
+
 _renderer = _Renderer()
 
 
 def render_pdf(html: str, resources: Mapping[str, tuple[bytes, str]] | None = None) -> bytes:
     """HTML → PDF bytes, with the letters' stylesheet (brief.css). Only ``data:`` URLs and the
     given in-memory `resources` are fetched; any other URL raises."""
+    if resources and LOGO_URL in resources:
+        resources = {**resources, LOGO_URL: _renderer.logo(resources[LOGO_URL])}
     try:
         return HTML(string=html, url_fetcher=DataOnlyURLFetcher(resources)).write_pdf(
             stylesheets=[_renderer.stylesheet], font_config=_renderer.font_config,
