@@ -469,7 +469,9 @@ def render_pdf(html: str, resources: Mapping[str, tuple[bytes, str]] | None = No
     try:
         return HTML(string=html, url_fetcher=DataOnlyURLFetcher(resources)).write_pdf(
             stylesheets=[_renderer.stylesheet], font_config=_renderer.font_config,
-            cache=_renderer.image_cache(resources))
+            # Only the in-memory resources (the logo) are worth keeping; a data: URL is not in
+            # any letter, so a letter without resources gets a fresh cache.
+            cache=_renderer.image_cache(resources) if resources else None)
     except FatalURLFetchingError as exc:
         # WeasyPrint's fatal error is a BaseException; turn it into one callers can catch.
         raise ExternalResourceError(str(exc.__cause__ or exc)) from exc
