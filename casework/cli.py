@@ -122,9 +122,11 @@ def register_cli(app: Flask) -> None:
             sweep_letters()
         # Forked workers must not share the connections of this process: each opens its own.
         db.state(app).engine.dispose()
+        consumer = LetterConsumer(queue.huey, workers=workers, worker_type=worker_type,
+                                  periodic=True)  # from here on Ctrl-C stops it gracefully
         soort = "proces" if worker_type == "process" else "thread"
         click.echo(f"Brievenverwerker gestart met {workers} werkers. Elke werker is een {soort}.")
-        LetterConsumer(queue.huey, workers=workers, worker_type=worker_type, periodic=True).run()
+        consumer.run()
 
     @app.cli.command("tick", help="Voer de tijdgebonden stappen uit (herbeoordelingen starten, verlopen vrijstellingen beëindigen, verlengingsherinneringen, niet-aangevulde kennisgevingen sluiten), ruim oude inlogpogingen op, verzegel het toegangslog en toon wat over tijd is. Twee keer uitvoeren kan geen kwaad.")
     def tick_command():

@@ -49,3 +49,28 @@ def test_a_lost_queue_means_growing_waits_and_one_traceback(monkeypatch, caplog)
 
 def test_the_worker_command_uses_this_worker():
     assert LetterConsumer.worker_class is BackoffWorker
+
+
+def test_a_stop_signal_while_the_consumer_starts_stops_it_gracefully():
+    """SIGINT between "gestart" and Huey's own signal handlers (installed after the worker
+    processes are forked) is kept and honoured, not raised in the middle of start()."""
+    import signal
+
+    from huey.consumer import ConsumerStopped
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        consumer = LetterConsumer(MemoryHuey("early-signal"), workers=1, worker_type="thread")
+        assert signal.getsignal(signal.SIGINT) == consumer._note_signal
+        signal.raise_signal(signal.SIGINT)  # before start(): noted, nothing raised
+        consumer.start()
+        try:
+            consumer.loop()
+            raise AssertionError("the consumer went on after the early SIGINT")
+        except ConsumerStopped:
+            pass
+        assert consumer._graceful and not consumer._restart
+    finally:
+        consumer.stop_flag.set()
+        for s, handler in saved.items():
+            signal.signal(s, handler)

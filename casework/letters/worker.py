@@ -7,6 +7,7 @@ short line per attempt, and says when the queue is back; an empty queue is polle
 from __future__ import annotations
 
 import logging
+import signal
 
 from huey.consumer import Consumer, Worker
 
@@ -51,4 +52,25 @@ class BackoffWorker(Worker):
 
 
 class LetterConsumer(Consumer):
+    """Huey's consumer, which also stops gracefully when the stop signal comes while it starts.
+
+    Huey installs its signal handlers at the end of start(), after forking the worker
+    processes; a SIGINT before that raised KeyboardInterrupt in the middle of start(), and at exit
+    the daemonic workers, which wait for a stop flag that nobody set, were joined forever. From
+    construction on, a signal is noted and handed to Huey's handler once start() is done."""
+
     worker_class = BackoffWorker
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._early_signals: list[int] = []
+        for signum in self._signal_actions:
+            signal.signal(signum, self._note_signal)
+
+    def _note_signal(self, signum, frame) -> None:  # noqa: ARG002
+        self._early_signals.append(signum)
+
+    def start(self) -> None:
+        super().start()
+        for signum in self._early_signals:
+            self._handle_signal(signum, None)
