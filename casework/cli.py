@@ -125,7 +125,8 @@ def register_cli(app: Flask) -> None:
         consumer = LetterConsumer(queue.huey, workers=workers, worker_type=worker_type,
                                   periodic=True)  # from here on Ctrl-C stops it gracefully
         soort = "proces" if worker_type == "process" else "thread"
-        click.echo(f"Brievenverwerker gestart met {workers} werkers. Elke werker is een {soort}.")
+        consumer.on_started = lambda: click.echo(
+            f"Brievenverwerker gestart met {workers} werkers. Elke werker is een {soort}.")
         consumer.run()
 
     @app.cli.command("tick", help="Voer de tijdgebonden stappen uit (herbeoordelingen starten, verlopen vrijstellingen beëindigen, verlengingsherinneringen, niet-aangevulde kennisgevingen sluiten), ruim oude inlogpogingen op, verzegel het toegangslog en toon wat over tijd is. Twee keer uitvoeren kan geen kwaad.")
