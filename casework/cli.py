@@ -107,17 +107,27 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("worker", help="Maak wachtende brieven (pdf) tot u stopt (Ctrl-C); zet ook elke minuut brieven opnieuw in de wachtrij en verzegelt het toegangslog.")
     @click.option("--workers", default=2, show_default=True,
-                  help="Aantal brieven dat tegelijk gemaakt wordt (threads).")
-    def worker_command(workers):
+                  help="Aantal brieven dat tegelijk gemaakt wordt.")
+    @click.option("--worker-type", "worker_type", type=click.Choice(["process", "thread"]),
+                  default="process", show_default=True,
+                  help="Elke werker een eigen proces (brieven echt tegelijk: WeasyPrint houdt de "
+                       "GIL vast) of een thread in één proces.")
+    def worker_command(workers, worker_type):
         """Maak wachtende brieven tot de verwerker stopt (Huey-consumer)."""
-        from .extensions import queue
+        from .extensions import db, queue
         from .letters.worker import LetterConsumer
         from .services.letters import sweep_letters
 
         with app.app_context():  # what is not on the queue; a second worker starting finds none
             sweep_letters()
-        click.echo(f"Brievenverwerker gestart met {workers} werkers.")
-        LetterConsumer(queue.huey, workers=workers, worker_type="thread", periodic=True).run()
+        # Forked workers must not share the connections of this process: each opens its own.
+        db.state(app).engine.dispose()
+        consumer = LetterConsumer(queue.huey, workers=workers, worker_type=worker_type,
+                                  periodic=True)  # from here on Ctrl-C stops it gracefully
+        soort = "proces" if worker_type == "process" else "thread"
+        consumer.on_started = lambda: click.echo(
+            f"Brievenverwerker gestart met {workers} werkers. Elke werker is een {soort}.")
+        consumer.run()
 
     @app.cli.command("tick", help="Voer de tijdgebonden stappen uit (herbeoordelingen starten, verlopen vrijstellingen beëindigen, verlengingsherinneringen, niet-aangevulde kennisgevingen sluiten), ruim oude inlogpogingen op, verzegel het toegangslog en toon wat over tijd is. Twee keer uitvoeren kan geen kwaad.")
     def tick_command():

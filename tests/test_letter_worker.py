@@ -2,7 +2,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import pytest
 from huey import MemoryHuey
 
 from casework.letters.worker import ERROR_DELAY_MAX, BackoffWorker, LetterConsumer
@@ -49,3 +56,68 @@ def test_a_lost_queue_means_growing_waits_and_one_traceback(monkeypatch, caplog)
 
 def test_the_worker_command_uses_this_worker():
     assert LetterConsumer.worker_class is BackoffWorker
+
+
+def test_a_stop_signal_while_the_consumer_starts_stops_it_gracefully():
+    """SIGINT between "gestart" and Huey's own signal handlers (installed after the worker
+    processes are forked) is kept and honoured, not raised in the middle of start()."""
+    import signal
+
+    from huey.consumer import ConsumerStopped
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        consumer = LetterConsumer(MemoryHuey("early-signal"), workers=1, worker_type="thread")
+        assert signal.getsignal(signal.SIGINT) == consumer._note_signal
+        signal.raise_signal(signal.SIGINT)  # before start(): noted, nothing raised
+        consumer.start()
+        try:
+            consumer.loop()
+            raise AssertionError("the consumer went on after the early SIGINT")
+        except ConsumerStopped:
+            pass
+        assert consumer._graceful and not consumer._restart
+    finally:
+        consumer.stop_flag.set()
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+CONSUMER_SCRIPT = """
+import sys
+from huey import MemoryHuey
+from casework.letters.worker import LetterConsumer
+consumer = LetterConsumer(MemoryHuey("orphans"), workers=2, worker_type="process")
+consumer.start()
+pids = [p.pid for _, p in consumer.worker_threads] + [consumer.scheduler.pid]
+print(" ".join(map(str, pids)), flush=True)
+while True:
+    consumer.loop()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(os, "pidfd_open"),
+                    reason="PR_SET_PDEATHSIG and pidfd are Linux's")
+def test_worker_processes_end_with_a_consumer_that_is_killed():
+    """Killed outright (SIGKILL), the consumer cannot stop its worker processes; they must not
+    live on as orphans that wait for a stop flag nobody sets."""
+    proc = subprocess.Popen([sys.executable, "-c", CONSUMER_SCRIPT], stdout=subprocess.PIPE,
+                            cwd=Path(__file__).resolve().parent.parent, text=True)
+    try:
+        with proc.stdout:
+            pids = [int(x) for x in proc.stdout.readline().split()]
+        assert len(pids) == 3, pids  # two workers and the scheduler
+        fds = [os.pidfd_open(pid) for pid in pids]
+    finally:
+        proc.kill()
+        proc.wait()
+    try:
+        waiting, deadline = set(fds), time.monotonic() + 10
+        while waiting and time.monotonic() < deadline:
+            # A pidfd is readable once its process has ended.
+            ended, _, _ = select.select(list(waiting), [], [], deadline - time.monotonic())
+            waiting -= set(ended)
+        assert not waiting, "a worker process outlived its killed consumer"
+    finally:
+        for fd in fds:
+            os.close(fd)

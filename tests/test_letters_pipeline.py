@@ -230,6 +230,29 @@ def test_rendering_twice_keeps_the_first_pdf(demo):
     assert db.session.get(Letter, letter.id).attempts == 1
 
 
+def test_a_letter_another_worker_rendered_meanwhile_keeps_that_pdf(demo, monkeypatch):
+    """Two workers on one letter (a sweep re-queued it): the one that finishes second writes
+    nothing, though its session still holds the letter as it was before rendering."""
+    case = make_case(demo, "kennisgeving_ontvangen")
+    [letter] = letters_of(case.id)
+    real = render.render_letter
+
+    def other_worker_first(kind, context, logo=None):
+        pdf, sha = real(kind, context, logo)
+        # As another process would: the row changes, this session's copy of it does not.
+        db.session.execute(update(Letter).where(Letter.id == letter.id).values(
+            pdf=b"%PDF-other", sha256="0" * 64, status="rendered", attempts=1),
+            execution_options={"synchronize_session": False})
+        db.session.commit()
+        return pdf, sha
+
+    monkeypatch.setattr(render, "render_letter", other_worker_first)
+    assert render_letter_now(letter.id) == "rendered"
+    db.session.expire_all()
+    stored = db.session.get(Letter, letter.id)
+    assert (stored.pdf, stored.sha256, stored.attempts) == (b"%PDF-other", "0" * 64, 1)
+
+
 def test_transition_does_not_wait_for_rendering(demo, monkeypatch):
     """A broken renderer cannot make an event fail: rendering happens after, in the worker."""
     monkeypatch.setattr(render, "render_letter", lambda kind, context, logo=None: 1 / 0)

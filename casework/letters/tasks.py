@@ -6,7 +6,7 @@ import time
 
 from flask import current_app, has_app_context
 from huey import crontab
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casework.extensions import db, queue
 from casework.models import Case, Letter, utcnow
@@ -42,16 +42,18 @@ def render_letter_now(letter_id: int) -> str:
                     type(exc).__name__, extra=_letter_fields(letter_id, kind, started, "failed",
                                                              letter.attempts))
         raise
-    letter = db.session.get(Letter, letter_id)
-    if letter.status == "rendered":  # another worker was quicker
-        return "rendered"
-    letter.pdf, letter.sha256, letter.status = pdf, sha, "rendered"
-    letter.attempts += 1
-    letter.last_error = None
-    letter.rendered_at = utcnow()
+    # One UPDATE that only a letter not rendered yet matches: when another worker was quicker
+    # (the row, not this session's copy of it, says so), its PDF stays.
+    attempts = db.session.scalar(
+        update(Letter).where(Letter.id == letter_id, Letter.status != "rendered")
+        .values(pdf=pdf, sha256=sha, status="rendered", attempts=Letter.attempts + 1,
+                last_error=None, rendered_at=utcnow())
+        .returning(Letter.attempts), execution_options={"synchronize_session": "fetch"})
     db.session.commit()
+    if attempts is None:  # another worker was quicker
+        return "rendered"
     log.info("brief %s gemaakt", letter_id,
-             extra=_letter_fields(letter_id, kind, started, "rendered", letter.attempts))
+             extra=_letter_fields(letter_id, kind, started, "rendered", attempts))
     return "rendered"
 
 

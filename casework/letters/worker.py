@@ -6,7 +6,11 @@ this worker waits 1, 2, 4 … up to 60 seconds, logs the traceback once and afte
 short line per attempt, and says when the queue is back; an empty queue is polled as before."""
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import signal
+import sys
 
 from huey.consumer import Consumer, Worker
 
@@ -50,5 +54,60 @@ class BackoffWorker(Worker):
             self.sleep()
 
 
+def _prctl():
+    """Linux's prctl(), looked up in the consumer before it forks (no dlopen in a child)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent(prctl, parent: int) -> None:
+    """This process gets SIGKILL when its parent ends (PR_SET_PDEATHSIG)."""
+    if prctl is None:
+        return
+    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent ended before prctl
+        os._exit(1)
+
+
 class LetterConsumer(Consumer):
+    """Huey's consumer, which also stops gracefully when the stop signal comes while it starts.
+
+    Huey installs its signal handlers at the end of start(), after forking the worker
+    processes; a SIGINT before that raised KeyboardInterrupt in the middle of start(), and at exit
+    the daemonic workers, which wait for a stop flag that nobody set, were joined forever. From
+    construction on, a signal is noted and handed to Huey's handler once start() is done."""
+
     worker_class = BackoffWorker
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._early_signals: list[int] = []
+        for signum in self._signal_actions:
+            signal.signal(signum, self._note_signal)
+        if self.environment.forks:
+            # A forked worker (or the scheduler) dies with the consumer: killed outright (SIGKILL,
+            # the OOM killer), the consumer never sets the stop flag they wait for.
+            init_child, parent, prctl = self.environment.init_child, os.getpid(), _prctl()
+
+            def init_and_die_with_parent(process):
+                init_child(process)
+                _die_with_parent(prctl, parent)
+
+            self.environment.init_child = init_and_die_with_parent
+
+    def _note_signal(self, signum, frame) -> None:  # noqa: ARG002
+        self._early_signals.append(signum)
+
+    #: called once started, Huey's signal handlers in place (the worker command's "gestart")
+    on_started = None
+
+    def start(self) -> None:
+        super().start()
+        for signum in self._early_signals:
+            self._handle_signal(signum, None)
+        if self.on_started is not None:
+            self.on_started()
