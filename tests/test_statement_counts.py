@@ -7,65 +7,13 @@ purpose, change it here and say in the commit what the new statement is for.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import date
 
-import pytest
-from sqlalchemy import event
-
-from casework.extensions import db
-from casework.models import Case
 from conftest import web_signed_in
 from factories import make_case, make_child
+from sql_statements import assert_statements, counted
+from sql_statements import explain as _explain
 from test_api_support import api_fixture  # noqa: F401
-
-_CONTROL = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT", "BEGIN", "COMMIT",
-            "ROLLBACK")
-
-
-@contextmanager
-def counted():
-    """The statements the app sends to the database inside the block (first line of each)."""
-    seen: list[str] = []
-    # A new session, as each request has in the running app: the test's app context (and so its
-    # session and identity map) otherwise outlives the test client's requests.
-    db.session.remove()
-
-    def before(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-        text = " ".join(statement.split())
-        if not text.upper().startswith(_CONTROL):
-            seen.append(text)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
-def _explain(seen: list[str]) -> str:
-    return "\n".join(f"  {n}. {s[:150]}" for n, s in enumerate(seen, 1))
-
-
-def assert_statements(seen: list[str], expected: list, what: str) -> None:
-    """`seen` is exactly one statement per text in `expected`, each containing its text; a tuple
-    in `expected` stands for that many statements in any order (loads SQLAlchemy sends
-    together, such as two selectinloads)."""
-    flat = [part for entry in expected for part in (entry if isinstance(entry, tuple) else (entry,))]
-    assert len(seen) == len(flat), (
-        f"{what} sent {len(seen)} statements, expected {len(flat)}:\n{_explain(seen)}")
-    n = 0
-    for entry in expected:
-        group = entry if isinstance(entry, tuple) else (entry,)
-        statements = seen[n:n + len(group)]
-        unmatched = list(statements)
-        for part in group:
-            hit = next((s for s in unmatched if part in s), None)
-            assert hit is not None, (
-                f"{what}, statements {n + 1}-{n + len(group)}: expected {part!r}:\n{_explain(seen)}")
-            unmatched.remove(hit)
-        n += len(group)
 
 
 def _children(demo, n: int, start: int) -> list:

@@ -6,43 +6,21 @@ BEGIN IMMEDIATE) is left out, so the count is the same on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import io
-import re
-from contextlib import contextmanager
 
 from pypdf import PdfReader
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from casework.extensions import db
 from casework.letters.tasks import render_letter_now
 from casework.models import GemeenteInstellingen, Letter
 from factories import letters_of, make_case
+from sql_statements import counted, explain
 
-_TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|SAVEPOINT|RELEASE|ROLLBACK TO|COMMIT|ROLLBACK)\b", re.I)
-
-
-@contextmanager
-def _statements():
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
-        if not _TRANSACTION_CONTROL.match(statement):
-            seen.append(" ".join(statement.split()))
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def _summary(statements: list[str]) -> str:
-    return "\n".join(f"  {i + 1}. {s[:110]}" for i, s in enumerate(statements))
+_summary = explain
 
 
 def _render_one(letter_id: int) -> list[str]:
-    db.session.expunge_all()  # as in the worker: a fresh session knows no rows
-    with _statements() as seen:
+    with counted() as seen:  # as in the worker: a fresh session knows no rows
         assert render_letter_now(letter_id) == "rendered"
     return seen
 
