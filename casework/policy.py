@@ -9,7 +9,7 @@ from functools import lru_cache
 from types import SimpleNamespace
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select, true
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from .extensions import db, transaction_cache
 from .models import (
@@ -194,14 +194,20 @@ _SWV_STATES = ("advies_gevraagd", "advies_uitgebracht")
 _SWV_EVENTS = ("vraag_advies", "breng_advies_uit")
 
 
-def history_query(user: User, case: Case) -> Select:
-    """The audit rows a user sees as the case's history (the SWV: only the advice steps)."""
-    q = select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
-    if user.role == "swv_adviseur":
+@lru_cache(maxsize=16)
+def _history_query(role: str) -> Select:
+    """history_query's statement per role, built once; the case id is a parameter."""
+    q = select(AuditEvent).where(AuditEvent.case_id == bindparam("case_id")).order_by(AuditEvent.seq)
+    if role == "swv_adviseur":
         q = q.where(AuditEvent.event.in_(_SWV_EVENTS))
-    if user.role == "school":  # a school never learns that (or which) route was taken
+    if role == "school":  # a school never learns that (or which) route was taken
         q = q.where(AuditEvent.event.not_in(("kies_route", "verwijs_door", "hervat_route")))
     return q
+
+
+def history_query(user: User, case: Case) -> Select:
+    """The audit rows a user sees as the case's history (the SWV: only the advice steps)."""
+    return _history_query(user.role).params(case_id=case.id)
 
 
 # Steps a school sees by name, whoever took them: its own report and what was done to it.
@@ -215,7 +221,7 @@ def history_rows(user: User, case: Case) -> list[AuditEvent]:
     behandeling, afgesloten), never a step within the work (a route, monitoring, a talk).
     An SWV: only the steps of the current advice round, so that an anonymous round cannot be tied
     to an earlier one that named the child."""
-    rows = list(db.session.scalars(history_query(user, case)))
+    rows = list(db.session.scalars(_history_query(user.role), {"case_id": case.id}))
     if user.role == "school":
         rows = [r for r in rows if r.event in _SCHOOL_OWN_EVENTS
                 or coarse_state(case.type, r.from_state) != coarse_state(case.type, r.to_state)]
@@ -559,11 +565,23 @@ def letter_scope(user: User) -> ColumnElement[bool]:
     return false()
 
 
+@lru_cache(maxsize=4096)
+def _letters_query(role: str, user_id: int, organisation_id: int | None) -> Select:
+    """letters_for's statement, built once per user (like _case_query). Without the letters'
+    context, which only the worker reads."""
+    who = SimpleNamespace(role=role, id=user_id, organisation_id=organisation_id)
+    q = (select(Letter).where(Letter.case_id == bindparam("case_id"), letter_scope(who))
+         .order_by(Letter.id).options(defer(Letter.context)))
+    if role == "swv_adviseur":  # only the current advice round's letters (history_rows)
+        q = q.where(Letter.audit_seq >= bindparam("from_seq"))
+    return q
+
+
 def letters_for(user: User, case: Case) -> list[Letter]:
-    q = select(Letter).where(Letter.case_id == case.id, letter_scope(user)).order_by(Letter.id)
-    if user.role == "swv_adviseur":  # only the current advice round's letters (history_rows)
-        q = q.where(Letter.audit_seq >= (swv_round_seq(case) or 0))
-    return list(db.session.scalars(q))
+    params = {"case_id": case.id}
+    if user.role == "swv_adviseur":
+        params["from_seq"] = swv_round_seq(case) or 0
+    return list(db.session.scalars(_letters_query(user.role, user.id, user.organisation_id), params))
 
 
 def get_letter_for(user: User, letter_id: int) -> Letter:

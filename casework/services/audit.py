@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from casework.extensions import db
 from casework.models import AccessLog, AuditEvent, AuditSeal, Case, utcnow
@@ -121,13 +121,14 @@ def add_mac(acc: str, mac: str, sign: int = 1) -> str:
 def _locked_seals(case_id: int) -> tuple[AuditSeal | None, AuditSeal | None]:
     """The case's seal and the global one, locked in one statement (the global first, the same
     order for every writer)."""
-    rows = db.session.scalars(
-        select(AuditSeal).where(AuditSeal.case_id.in_((GLOBAL_SEAL, case_id)))
-        .order_by(AuditSeal.case_id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    rows = db.session.scalars(_SEALS_QUERY, {"case_id": case_id}).all()
     found = {row.case_id: row for row in rows}
     return found.get(case_id), found.get(GLOBAL_SEAL)
+
+
+_SEALS_QUERY = (select(AuditSeal).where(AuditSeal.case_id.in_((GLOBAL_SEAL, bindparam("case_id"))))
+                .order_by(AuditSeal.case_id).with_for_update()
+                .execution_options(populate_existing=True))
 
 
 def append_audit(case_id: int, event: str, from_state: str | None, to_state: str,
