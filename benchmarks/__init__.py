@@ -1,0 +1,1 @@
+"""Benchmark helpers: the floor app (floor.py) and the load generator (load.py)."""
