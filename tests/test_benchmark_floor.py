@@ -1,0 +1,151 @@
+"""The benchmark's floor (benchmarks/floor.py) does casework's work, and benchmark.py's helpers.
+
+The floor is only a fair lower bound if its fire really leaves what casework's leaves: a case
+moved on with its version, an audit row the product's own verifier accepts (chain and seals),
+the letter and the access-log row. Its work list and search must find what casework's API finds.
+SQLite always; PostgreSQL when CASEWORK_TEST_DATABASE_URL is set (in a database of its own,
+bench_floor_<test database>, which the test makes and drops).
+"""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+
+from benchmarks.floor import create_app as create_floor
+from casework.extensions import db
+from casework.models import AccessLog, Case, Letter
+from casework.services.audit import verify_chains
+from casework.services.cases import commit, open_case
+from conftest import PG_URL, api_token
+from factories import demo_namespace, own_app
+from factories_verzuim import signaal_data
+
+pytestmark = pytest.mark.no_transaction
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location("casework_benchmark", ROOT / "scripts" / "benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _own_postgres_url() -> str:
+    name = f"bench_floor_{make_url(PG_URL).database}"
+    base = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with base.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    base.dispose()
+    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_postgres(url: str) -> None:
+    name = make_url(url).database
+    base = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with base.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    base.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def apps(request, tmp_path_factory):
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
+    url = _own_postgres_url() if request.param == "postgresql" else None
+    try:
+        with own_app(tmp_path_factory.mktemp("floor"), url) as app:
+            floor = create_floor(dict(app.config))
+            yield app, floor
+            floor.extensions["floor_engine"].dispose()
+    finally:
+        if url:
+            _drop_postgres(url)
+
+
+def test_a_floor_fire_leaves_a_valid_chain_a_letter_and_an_access_row(apps):
+    app, floor = apps
+    client = app.test_client()
+    with app.app_context():
+        demo = demo_namespace()
+        headers = api_token(client, demo.lpa.email)
+        case = open_case(demo.school, "verzuim", signaal_data(demo.daan))
+        commit()
+        case_id, version = case.id, case.version
+        letters_before = db.session.scalar(select(func.count()).select_from(Letter))
+        reads_before = db.session.scalar(select(func.count()).select_from(AccessLog))
+        db.session.remove()
+
+    fc = floor.test_client()
+    path = f"/floor/cases/{case_id}/events/neem_ter_kennisgeving_aan"
+    response = fc.post(path, headers=headers, json={"reden": "Het verzuim is opgelost.",
+                                                     "expected_version": version})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["state"] == "afgesloten"
+    # The same fire again: the version moved on (409), nothing is written twice.
+    again = fc.post(path, headers=headers, json={"reden": "Nogmaals.", "expected_version": version})
+    assert again.status_code == 409
+    assert fc.post(path, json={"reden": "Zonder token."}).status_code == 401
+
+    with app.app_context():
+        result = verify_chains()
+        assert result.ok, (result.problem, result.first_bad)
+        case = db.session.get(Case, case_id)
+        assert (case.state, case.version, case.is_open) == ("afgesloten", version + 1, False)
+        assert case.afsluiting == "ter_kennisgeving" and case.data["reden_afsluiting"]
+        new = db.session.scalars(select(Letter).where(Letter.case_id == case_id,
+                                                      Letter.kind == "vz_ter_kennisgeving")).all()
+        assert len(new) == 1 and new[0].status == "pending" and new[0].recipient_role == "school"
+        assert db.session.scalar(select(func.count()).select_from(Letter)) == letters_before + 1
+        assert db.session.scalar(select(func.count()).select_from(AccessLog)) == reads_before + 1
+        db.session.remove()
+    out = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert out.exit_code == 0, out.output
+
+
+def test_floor_list_and_search_find_what_the_api_finds(apps):
+    app, floor = apps
+    client = app.test_client()
+    with app.app_context():
+        demo = demo_namespace()
+        headers = api_token(client, demo.lpa.email)
+        name = demo.sam.achternaam
+        db.session.remove()
+    fc = floor.test_client()
+    for query in ("per_page=25", f"per_page=25&q={name}", "per_page=25&q=Onbekendenaam"):
+        ours = client.get(f"/api/v1/cases?{query}", headers=headers)
+        theirs = fc.get(f"/floor/cases?{query}", headers=headers)
+        assert ours.status_code == theirs.status_code == 200, theirs.get_data(as_text=True)
+        a, b = ours.get_json(), theirs.get_json()
+        assert a["total"] == b["total"], query
+        assert [i["id"] for i in a["items"]] == [i["id"] for i in b["items"]], query
+
+
+def test_benchmark_helpers():
+    bench = _bench_module()
+    assert bench.percentile([], 50) is None
+    assert bench.percentile([3.0], 95) == 3.0
+    assert bench.percentile([1, 2, 3, 4], 50) == 2.5
+    assert bench.percentile(list(range(1, 101)), 95) == pytest.approx(95.05)
+    assert bench.ratio(3.0, 2.0) == 1.5 and bench.ratio(1.0, 0) is None and bench.ratio(None, 1) is None
+    assert bench.verdict(1.4, "<=", 1.5) == "PASS"
+    assert bench.verdict(1.6, "<=", 1.5) == "NOT YET"
+    assert bench.verdict(0.95, ">=", 0.9) == "PASS"
+    assert bench.verdict(None, "<=", 1.5) == "-"
+    table = bench.format_table([
+        {"figure": "fire CPU ms (4 conn)", "casework": 18.2, "floor": 3.1, "ratio": 5.87,
+         "goal": "ratio <= 1.5", "verdict": "NOT YET"},
+        {"figure": "leerplichttelling s", "casework": 1.32, "floor": None, "ratio": None,
+         "goal": "", "verdict": "-"},
+    ])
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["figure", "casework"]
+    assert "5.87" in table and "NOT YET" in table and lines[-1].rstrip().endswith("-")
+    assert len(lines) == 4  # header, rule, two rows
+    assert len({line.index("casework") if "casework" in line else None for line in lines[:1]}) == 1
