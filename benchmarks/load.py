@@ -8,7 +8,7 @@ spec: {"host": "127.0.0.1", "port": 8000, "connections": 4,
 Each thread keeps one http.client connection open (keep-alive; it reconnects when the server
 closes it, as gunicorn's sync workers do after every response) and takes the next request
 from the shared list until it is empty. Result: {"wall": seconds, "latencies": [seconds per
-request, in the order they finished], "statuses": {"200": n, ...}, "errors": [first few]}.
+request, in the order they finished], "codes": [their statuses], "statuses": {"200": n, ...}, "errors": [first few]}.
 Only the standard library: the generator must not cost more than it has to.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ def run(spec: dict) -> dict:
     lock = threading.Lock()
     position = [0]
     latencies: list[float] = []
+    codes: list[int] = []
     statuses: dict[str, int] = {}
     errors: list[str] = []
     start_gate = threading.Barrier(int(spec["connections"]) + 1)
@@ -59,6 +60,7 @@ def run(spec: dict) -> dict:
             elapsed = time.perf_counter() - began
             with lock:
                 latencies.append(elapsed)
+                codes.append(status)
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
                 if status not in (200, 201) and len(errors) < 5:
                     errors.append(f"{status} {req['path']}: {payload[:300]!r}")
@@ -71,7 +73,8 @@ def run(spec: dict) -> dict:
     began = time.perf_counter()
     for t in threads:
         t.join()
-    return {"wall": time.perf_counter() - began, "latencies": latencies, "statuses": statuses,
+    return {"wall": time.perf_counter() - began, "latencies": latencies, "codes": codes,
+            "statuses": statuses,
             "errors": errors}
 
 

@@ -48,6 +48,7 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -422,15 +423,16 @@ def measured(server: Server, connections: int, requests: list[dict]) -> dict:
 
 
 def merged(results: list[dict]) -> dict:
-    """The rounds of one app and figure together: latencies in ms, throughput, CPU per request."""
-    lat = [x * 1000 for r in results for x in r["latencies"]]
+    """The rounds of one app and figure together: latencies in ms, throughput, CPU per request.
+    Only answers with status 200 count for the latencies; "failed" says how many others."""
+    lat = [x * 1000 for r in results for x, status in zip(r["latencies"], r["codes"]) if status == 200]
     n = sum(r["n"] for r in results)
     wall = sum(r["wall"] for r in results)
     statuses: dict[str, int] = {}
     for r in results:
         for k, v in r["statuses"].items():
             statuses[k] = statuses.get(k, 0) + v
-    return {"n": n, "p50": percentile(lat, 50), "p95": percentile(lat, 95),
+    return {"n": n, "failed": n - len(lat), "p50": percentile(lat, 50), "p95": percentile(lat, 95),
             "throughput": n / wall if wall else None,
             "cpu_ms": 1000 * sum(r["cpu"] for r in results) / n if n else None,
             "statuses": statuses, "errors": [e for r in results for e in r["errors"]][:5],
@@ -523,8 +525,8 @@ def http_comparison(app, ctx: dict, args, log) -> tuple[list[dict], dict]:
     def gets(name: str, query: str, count: int) -> list[dict]:
         return [{"method": "GET", "headers": headers, "path": f"{prefix[name]}/cases?{query}"}] * count
 
-    queries = {"list": "per_page=25", "search name": f"per_page=25&q={ctx['surname']}",
-               "search reference": f"per_page=25&q={ctx['reference_part']}"}
+    queries = {"list": "per_page=25", "search name": f"per_page=25&q={quote(ctx['surname'])}",
+               "search reference": f"per_page=25&q={quote(ctx['reference_part'])}"}
     log_dir = Path(tempfile.mkdtemp(prefix="casework-bench-"))
     servers = {"casework": Server("casework", "wsgi:app", workers, env, log_dir),
                "floor": Server("floor", "benchmarks.floor:create_app()", workers, env, log_dir)}
@@ -557,7 +559,9 @@ def http_comparison(app, ctx: dict, args, log) -> tuple[list[dict], dict]:
     figures = {key: {name: merged(results) for name, results in by_app.items()}
                for key, by_app in raw.items()}
     rows: list[dict] = []
+    row_keys: list[str] = []  # the figures key of each row
     for conns in fire_conns:
+        row_keys += [f"fire {conns}"] * 4
         f = figures[f"fire {conns}"]
         cw, fl = f["casework"], f["floor"]
         rows.append(goal_row(f"fire {conns} conn: req/s", cw["throughput"], fl["throughput"]))
@@ -571,6 +575,7 @@ def http_comparison(app, ctx: dict, args, log) -> tuple[list[dict], dict]:
                              "ratio <= 1.5", on="ratio", target=1.5))
     for users in list_users:
         for kind in queries:
+            row_keys += [f"{kind} {users}"] * 2
             f = figures[f"{kind} {users}"]
             cw, fl = f["casework"], f["floor"]
             p50_goal = p95_goal = None
@@ -585,6 +590,10 @@ def http_comparison(app, ctx: dict, args, log) -> tuple[list[dict], dict]:
     problems = {key: {name: (m["statuses"], m["errors"]) for name, m in by_app.items()
                       if set(m["statuses"]) != {"200"}} for key, by_app in figures.items()}
     problems = {k: v for k, v in problems.items() if v}
+    for row, key in zip(rows, row_keys):
+        failed = sum(m["failed"] for m in figures[key].values())
+        if failed:
+            row["verdict"] = f"ERRORS ({failed} not 200)"
     for key, by_app in figures.items():
         for m in by_app.values():
             m.pop("errors", None)
@@ -681,11 +690,12 @@ def main() -> int:
             select(Case.gemeente_id, func.count()).group_by(Case.gemeente_id)
             .order_by(func.count().desc()).limit(1)).one()
         gemeente = db.session.get(Organisation, gemeente_id)
+        gemeente_code, gemeente_naam = gemeente.code, gemeente.naam
         lpa_email = db.session.scalar(select(User.email).where(
             User.organisation_id == gemeente_id, User.role == "leerplichtambtenaar",
             User.active.is_(True)).order_by(User.id).limit(1))
         swv_id = db.session.scalar(select(Organisation.id).where(
-            Organisation.kind == "swv", Organisation.code.like(gemeente.code.split("-")[0] + "-%"))
+            Organisation.kind == "swv", Organisation.code.like(gemeente_code.split("-")[0] + "-%"))
             .order_by(Organisation.id).limit(1))
         child_id = db.session.scalar(select(func.min(Case.child_id)).where(Case.gemeente_id == gemeente_id))
         surname = db.session.scalar(select(Child.achternaam).where(Child.id == child_id))
@@ -695,14 +705,14 @@ def main() -> int:
         url = db.engine.url.render_as_string(hide_password=True)
         db.session.rollback()
     meta.update(database=dialect, database_version=version, url=url, counts=counts,
-                gemeente=gemeente.code, gemeente_cases=n_gemeente, cores=os.cpu_count(),
+                gemeente=gemeente_code, gemeente_cases=n_gemeente, cores=os.cpu_count(),
                 cpu=cpu_model(), python=platform.python_version())
     print(f"Database: {dialect} ({args.label or url})")
     print(f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
           f"{dialect} {version}; load average {meta['load_average_start']}")
     print(f"Code: {meta['commit']}")
     print("Inhoud: " + ", ".join(f"{dutch(n)} {name}" for name, n in counts.items()))
-    print(f"Gemeente: {gemeente.naam} ({gemeente.code}), {dutch(n_gemeente)} zaken")
+    print(f"Gemeente: {gemeente_naam} ({gemeente_code}), {dutch(n_gemeente)} zaken")
     if args.cases and not 0.9 * args.cases <= counts["zaken"] <= 1.2 * args.cases:
         print(f"Let op: verwacht ongeveer {dutch(args.cases)} zaken, de database heeft er "
               f"{dutch(counts['zaken'])} (scripts/benchmark.sh maakt ze).", file=sys.stderr)
