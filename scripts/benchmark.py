@@ -115,6 +115,31 @@ def format_table(rows: list[dict]) -> str:
                      + [line(r) for r in cells[1:]])
 
 
+def markdown_table(results: list[dict]) -> str:
+    """One Markdown table of several --json results side by side (e.g. SQLite and PostgreSQL):
+    per database casework, floor and ratio, then the goal and the verdicts."""
+    labels = [r["meta"].get("label") or r["meta"].get("database", "?") for r in results]
+    figures: list[str] = []
+    for r in results:
+        for row in r.get("table", []):
+            if row["figure"] not in figures:
+                figures.append(row["figure"])
+    head = ["figure"] + [f"{label} {col}" for label in labels for col in ("casework", "floor", "ratio")]
+    head += ["goal"] + [f"{label}" for label in labels]
+    lines = ["| " + " | ".join(head) + " |",
+             "| --- | " + " | ".join(["---:"] * (3 * len(labels))) + " | --- | "
+             + " | ".join(["---"] * len(labels)) + " |"]
+    for figure in figures:
+        rows = [next((x for x in r.get("table", []) if x["figure"] == figure), {}) for r in results]
+        cells = [figure]
+        for row in rows:
+            cells += [_cell(row.get("casework")), _cell(row.get("floor")), _cell(row.get("ratio"))]
+        cells.append(next((row["goal"] for row in rows if row.get("goal")), ""))
+        cells += [row.get("verdict", "-") for row in rows]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def goal_row(figure: str, casework, floor, goal: str = "", *, on: str = "value",
              op: str = "<=", target: float | None = None) -> dict:
     """A table row; the goal applies to casework's value (on="value") or to the ratio."""
@@ -660,7 +685,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers for both apps (default: the deploy config's)")
     parser.add_argument("--letters-n", type=int, default=20, help="letters per letter figure")
+    parser.add_argument("--markdown", nargs="+", metavar="JSON",
+                        help="only print the tables of earlier --json results side by side as "
+                             "Markdown (docs/performance.md), and stop")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown_table([json.loads(Path(p).read_text()) for p in args.markdown]))
+        return 0
     if args.cold:
         global COLD
         try:

@@ -150,3 +150,16 @@ def test_benchmark_helpers():
     assert "5.87" in table and "NOT YET" in table and lines[-1].rstrip().endswith("-")
     assert len(lines) == 4  # header, rule, two rows
     assert len({line.index("casework") if "casework" in line else None for line in lines[:1]}) == 1
+
+
+def test_markdown_table_puts_databases_side_by_side():
+    bench = _bench_module()
+    row = bench.goal_row("fire 4 conn: CPU ms/fire", 6.0, 3.0, "ratio <= 1.5", on="ratio", target=1.5)
+    assert row["ratio"] == 2.0 and row["verdict"] == "NOT YET"
+    results = [{"meta": {"label": "SQLite 10k"}, "table": [row]},
+               {"meta": {"label": "PostgreSQL 10k"},
+                "table": [{**row, "casework": 4.0, "ratio": 4 / 3, "verdict": "PASS"}]}]
+    lines = bench.markdown_table(results).splitlines()
+    assert lines[0].startswith("| figure | SQLite 10k casework | SQLite 10k floor | SQLite 10k ratio |")
+    assert lines[2] == ("| fire 4 conn: CPU ms/fire | 6.00 | 3.00 | 2.00 | 4.00 | 3.00 | 1.33 "
+                        "| ratio <= 1.5 | NOT YET | PASS |")
