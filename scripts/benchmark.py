@@ -166,9 +166,10 @@ def load_average() -> str:
         return "?"
 
 
-def git_commit() -> str:
+def git_commit(*paths: str) -> str:
+    """The last commit (of these paths: the product's code, not the benchmark's)."""
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"],
+        return subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s", "--", *paths],
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
@@ -712,6 +713,7 @@ def main() -> int:
     app = create_app()
     started_at = datetime.now(timezone.utc)
     meta = {"date": started_at.isoformat(timespec="seconds"), "commit": git_commit(),
+            "product_commit": git_commit("casework", "config", "migrations", "wsgi.py"),
             "load_average_start": load_average(), "label": args.label}
     with app.app_context():
         dialect = db.engine.dialect.name
@@ -741,7 +743,7 @@ def main() -> int:
     print(f"Database: {dialect} ({args.label or url})")
     print(f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
           f"{dialect} {version}; load average {meta['load_average_start']}")
-    print(f"Code: {meta['commit']}")
+    print(f"Code: {meta['commit']}; product code of {meta['product_commit']}")
     print("Inhoud: " + ", ".join(f"{dutch(n)} {name}" for name, n in counts.items()))
     print(f"Gemeente: {gemeente_naam} ({gemeente_code}), {dutch(n_gemeente)} zaken")
     if args.cases and not 0.9 * args.cases <= counts["zaken"] <= 1.2 * args.cases:
