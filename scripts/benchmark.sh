@@ -15,7 +15,8 @@
 # bench_app), BENCHMARK_ARGS (more options for benchmark.py, e.g. "--skip-reports --rounds 5"),
 # BENCHMARK_JSON_DIR (write <backend>-<size>.json there), BENCHMARK_COLD=1 (as root: empty the
 # page cache before each first run). Not part of the test suite: a million cases take about
-# 25 minutes to generate on 2 cores and about 11 GB disk (SQLite ~5 GB, PostgreSQL ~6 GB).
+# 22 minutes to generate on 2 cores (idle) and about 13 GB disk for both databases (SQLite
+# 6.1 GB, PostgreSQL 6.4 GB; docs/performance.md).
 set -euo pipefail
 # shellcheck source=scripts/_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
