@@ -3,12 +3,15 @@
 The floor is only a fair lower bound if its fire really leaves what casework's leaves: a case
 moved on with its version, an audit row the product's own verifier accepts (chain and seals),
 the letter and the access-log row. Its work list and search must find what casework's API finds.
-SQLite always; PostgreSQL when CASEWORK_TEST_DATABASE_URL is set (in a database of its own,
-bench_floor_<test database>, which the test makes and drops).
+The floor commits, so each backend gets a database of its own: on SQLite a copy of the session
+app's database, on PostgreSQL (when CASEWORK_TEST_DATABASE_URL is set) bench_floor_<test
+database>, which the test makes and drops.
 """
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,13 +19,15 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.floor import create_app as create_floor
-from casework.extensions import db
+from casework import create_app
+from casework.extensions import db, queue
 from casework.models import AccessLog, Case, Letter
 from casework.services.audit import verify_chains
 from casework.services.cases import commit, open_case
 from conftest import PG_URL, api_token
 from factories import demo_namespace, own_app
 from factories_verzuim import signaal_data
+from config import TestConfig
 
 pytestmark = pytest.mark.no_transaction
 
@@ -54,15 +59,38 @@ def _drop_postgres(url: str) -> None:
     base.dispose()
 
 
+@contextmanager
+def _sqlite_copy_app(app, tmp_dir: Path):
+    """On SQLite, a copy of the session app's database (migrated, demo data committed; the tests'
+    own writes are rolled back) instead of migrating and loading the demo once more."""
+    source = make_url(db.state(app).engine.url.render_as_string(hide_password=False)).database
+    target = tmp_dir / "floor.db"
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+    cfg = TestConfig.from_env()
+    cfg.update(DATABASE_URL=f"sqlite:///{target}", QUEUE_BACKEND="memory")
+    saved = (queue.huey.storage, queue.huey.immediate, queue.app)
+    try:
+        copy = create_app(cfg)
+        try:
+            yield copy
+        finally:
+            db.state(copy).engine.dispose()
+    finally:
+        queue.huey.storage, queue.huey.immediate, queue.app = saved
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def apps(request, tmp_path_factory):
+def apps(request, app, tmp_path_factory):
     if request.param == "postgresql" and not PG_URL:
         pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
+    tmp_dir = tmp_path_factory.mktemp("floor")
     url = _own_postgres_url() if request.param == "postgresql" else None
+    same_backend = PG_URL is None if request.param == "sqlite" else False
     try:
-        with own_app(tmp_path_factory.mktemp("floor"), url) as app:
-            floor = create_floor(dict(app.config))
-            yield app, floor
+        with (_sqlite_copy_app(app, tmp_dir) if same_backend else own_app(tmp_dir, url)) as ours:
+            floor = create_floor(dict(ours.config))
+            yield ours, floor
             floor.extensions["floor_engine"].dispose()
     finally:
         if url:
