@@ -440,10 +440,52 @@ def run_load(port: int, connections: int, requests: list[dict]) -> dict:
     return json.loads(out.stdout)
 
 
-def measured(server: Server, connections: int, requests: list[dict]) -> dict:
+class DatabaseCpu:
+    """PostgreSQL on this machine: the CPU time of the server's backends for this database
+    (pg_stat_activity's pids, read in /proc), so a fire's cost in the database shows too.
+    None elsewhere (SQLite runs inside the app's processes; a remote server's /proc is not here)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        with app.app_context():
+            from casework.extensions import db
+
+            engine = db.engine
+            self.usable = (engine.dialect.name == "postgresql"
+                           and (engine.url.host or "localhost") in ("localhost", "127.0.0.1", "::1"))
+
+    def snapshot(self) -> dict[int, float] | None:
+        if not self.usable:
+            return None
+        from sqlalchemy import text
+
+        from casework.extensions import db
+
+        with self.app.app_context():
+            pids = db.session.scalars(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).all()
+            db.session.rollback()
+        found = {pid: process_cpu_seconds(pid) for pid in pids if Path(f"/proc/{pid}").exists()}
+        if pids and not found:
+            self.usable = False  # not this machine's server after all
+            return None
+        return found
+
+    @staticmethod
+    def between(before: dict | None, after: dict | None) -> float | None:
+        if before is None or after is None:
+            return None
+        return sum(max(cpu - before.get(pid, 0.0), 0.0) for pid, cpu in after.items())
+
+
+def measured(server: Server, connections: int, requests: list[dict],
+             database: DatabaseCpu | None = None) -> dict:
+    db_before = database.snapshot() if database else None
     before = server.cpu_seconds()
     result = run_load(server.port, connections, requests)
     result["cpu"] = server.cpu_seconds() - before
+    result["db_cpu"] = DatabaseCpu.between(db_before, database.snapshot() if database else None)
     result["n"] = len(requests)
     return result
 
@@ -461,6 +503,8 @@ def merged(results: list[dict]) -> dict:
     return {"n": n, "failed": n - len(lat), "p50": percentile(lat, 50), "p95": percentile(lat, 95),
             "throughput": n / wall if wall else None,
             "cpu_ms": 1000 * sum(r["cpu"] for r in results) / n if n else None,
+            "db_cpu_ms": (1000 * sum(r["db_cpu"] for r in results) / n
+                          if n and all(r.get("db_cpu") is not None for r in results) else None),
             "statuses": statuses, "errors": [e for r in results for e in r["errors"]][:5],
             "latencies_ms": lat}
 
@@ -557,6 +601,7 @@ def http_comparison(app, ctx: dict, args, log) -> tuple[list[dict], dict]:
     servers = {"casework": Server("casework", "wsgi:app", workers, env, log_dir),
                "floor": Server("floor", "benchmarks.floor:create_app()", workers, env, log_dir)}
     raw: dict[str, dict[str, list]] = {}
+    database = DatabaseCpu(app)
     try:
         for s in servers.values():
             s.wait_ready()
@@ -570,7 +615,7 @@ def http_comparison(app, ctx: dict, args, log) -> tuple[list[dict], dict]:
             order = ("casework", "floor") if r % 2 == 0 else ("floor", "casework")
             for conns in fire_conns:
                 for name in order:
-                    res = measured(servers[name], conns, fires(name, args.fire_requests))
+                    res = measured(servers[name], conns, fires(name, args.fire_requests), database)
                     raw.setdefault(f"fire {conns}", {}).setdefault(name, []).append(res)
             for users in list_users:
                 for kind, query in queries.items():
@@ -599,6 +644,10 @@ def http_comparison(app, ctx: dict, args, log) -> tuple[list[dict], dict]:
             rows.append(goal_row(f"fire {conns} conn: p95 ms", cw["p95"], fl["p95"]))
         rows.append(goal_row(f"fire {conns} conn: CPU ms/fire", cw["cpu_ms"], fl["cpu_ms"],
                              "ratio <= 1.5", on="ratio", target=1.5))
+        if cw["db_cpu_ms"] is not None and fl["db_cpu_ms"] is not None:
+            row_keys.append(f"fire {conns}")
+            rows.append(goal_row(f"fire {conns} conn: PostgreSQL CPU ms/fire", cw["db_cpu_ms"],
+                                 fl["db_cpu_ms"]))
     for users in list_users:
         for kind in queries:
             row_keys += [f"{kind} {users}"] * 2
