@@ -25,7 +25,8 @@ alternate (casework, floor; the next round floor first), so a busy machine weigh
   audit row, one letter to the school). The cases are made first through the service layer
   (open_case by the school's verzuimcoördinator), one per fire, for both apps alike. Per
   connection count: throughput, p50/p95 latency and the CPU of the server processes (all
-  gunicorn processes, /proc schedstat) per fire;
+  gunicorn processes, /proc schedstat) per fire, and on a PostgreSQL server on this machine the
+  CPU of its backends for the database per fire;
 - the work list (GET /api/v1/cases?per_page=25) and the name and reference search (q=…) at
   1 and 16 users: p50/p95;
 - letters: scripts/bench_letters.py's letter_figures() when that file exists.
