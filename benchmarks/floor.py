@@ -153,20 +153,25 @@ LAST_ROW_SQL = text("SELECT seq, hash FROM audit_events WHERE case_id = :c ORDER
 
 _PAGE_COLUMNS = ("c.id, c.type, c.reference, c.state, c.due_on, c.updated_at, c.child_id, "
                  "ch.voornaam, ch.achternaam, ch.geboortedatum, g.naam AS gemeente_naam")
-# The search conditions casework/search.py builds for an LPA (text of 3 characters or more).
+# The search conditions casework/search.py builds for an LPA (a text of 3 characters or more).
 _NAME = "lower(children.voornaam || ' ' || children.achternaam) LIKE lower(:p) ESCAPE '\\'"
-_REF = "lower(cases.reference) LIKE lower(:p) ESCAPE '\\'"
-SEARCH_WHERE = {
-    "postgresql": (
-        "c.id IN (SELECT cases.id FROM cases WHERE cases.gemeente_id = :g AND " + _REF +
-        " UNION ALL SELECT cases.id FROM cases WHERE cases.gemeente_id = :g AND cases.child_id IN "
-        "(SELECT children.id FROM children WHERE " + _NAME + "))"),
-    "sqlite": (
-        "c.gemeente_id = :g AND ((c.id IN (SELECT cases_fts.rowid FROM cases_fts WHERE cases_fts "
-        "MATCH :phrase) AND lower(c.reference) LIKE lower(:p) ESCAPE '\\') OR c.child_id IN "
-        "(SELECT children.id FROM children WHERE children.id IN (SELECT children_fts.rowid FROM "
-        "children_fts WHERE children_fts MATCH :phrase) AND " + _NAME + "))"),
-}
+
+
+def search_where(dialect: str, q: str) -> str:
+    """PostgreSQL: the gemeente's cases whose reference or copy of the child's name (kind_naam)
+    contains q (GIN trigram indexes that hold the gemeente). SQLite: the FTS5 trigram tables; for
+    an ASCII text their match decides, for another text the LIKE checks it as well."""
+    if dialect == "postgresql":
+        return ("c.gemeente_id = :g AND (lower(c.reference) LIKE lower(:p) ESCAPE '\\' "
+                "OR lower(c.kind_naam) LIKE lower(:p) ESCAPE '\\')")
+    if q.isascii():
+        return ("c.gemeente_id = :g AND (c.id IN (SELECT cases_fts.rowid FROM cases_fts WHERE "
+                "cases_fts MATCH :phrase) OR c.child_id IN (SELECT children_fts.rowid FROM "
+                "children_fts WHERE children_fts MATCH :phrase))")
+    return ("c.gemeente_id = :g AND ((c.id IN (SELECT cases_fts.rowid FROM cases_fts WHERE cases_fts "
+            "MATCH :phrase) AND lower(c.reference) LIKE lower(:p) ESCAPE '\\') OR c.child_id IN "
+            "(SELECT children.id FROM children WHERE children.id IN (SELECT children_fts.rowid FROM "
+            "children_fts WHERE children_fts MATCH :phrase) AND " + _NAME + "))")
 
 
 def like_pattern(value: str) -> str:
@@ -339,7 +344,7 @@ def create_app(config: dict | None = None) -> Flask:
             if q:
                 if len(q) < 3:
                     abort(400)  # the floor measures the indexed search only
-                where = SEARCH_WHERE[dialect]
+                where = search_where(dialect, q)
                 params.update(p=like_pattern(q), phrase='"' + q.replace('"', '""') + '"')
             else:
                 where = "c.gemeente_id = :g"
