@@ -105,7 +105,8 @@ if [[ "${BENCHMARK_SKIP_SQLITE:-}" != 1 ]]; then
         name="casework-$(size_label "$cases")"
         url="sqlite:///$DB_DIR/$name.db"
         if [[ "${BENCHMARK_REUSE:-}" == 1 ]] && has_synthetic_data "$url"; then
-            log "SQLite $name: reusing $DB_DIR/$name.db"
+            log "SQLite $name: reusing $DB_DIR/$name.db (migrated to this code first)"
+            CASEWORK_DATABASE_URL=$url "${FLASK[@]}" db upgrade >/dev/null
         else
             rm -f "$DB_DIR/$name.db" "$DB_DIR/$name.db-wal" "$DB_DIR/$name.db-shm"
             generate "SQLite $name" "$url" "$cases"
@@ -132,7 +133,9 @@ if [[ "${BENCHMARK_SKIP_PG:-}" != 1 ]]; then
         owner_url="$PG_BASE/$dbname"
         app_url="${PG_BASE/\/\/$owner@/\/\/$APP_ROLE@}/$dbname"
         if [[ "${BENCHMARK_REUSE:-}" == 1 ]] && has_synthetic_data "$owner_url"; then
-            log "PostgreSQL $dbname: reusing it"
+            log "PostgreSQL $dbname: reusing it (migrated to this code first)"
+            CASEWORK_DATABASE_URL=$owner_url CASEWORK_DATABASE_APP_ROLE=$APP_ROLE \
+                "${FLASK[@]}" db upgrade >/dev/null
         else
             "$VENV/bin/python" - "$PG_BASE/postgres" "$dbname" "$owner" <<'PY'
 import sys
