@@ -18,8 +18,8 @@ POST /floor/cases/<id>/events/neem_ter_kennisgeving_aan  {"reden": "...", "expec
     6. the access-log row for the child's identity in the answer (casework logs it too);
     7. one commit; a small JSON answer.
 GET /floor/cases?per_page=25[&q=text]
-    the token; the count and the first page of the LPA's cases ordered by due_on NULLS LAST, id,
-    joined with the child's name; with q the same name/reference search SQL casework/search.py
+    the token; the count (up to LIST_COUNT_CAP, as casework's) and the first page of the LPA's
+    cases ordered by due_on NULLS LAST, id, joined with the child's name; with q the same name/reference search SQL casework/search.py
     builds on each database; one access-log row per case shown; one commit.
 
 The app reads the same settings as casework (config.load_config: CASEWORK_DATABASE_URL,
@@ -213,6 +213,7 @@ def create_app(config: dict | None = None) -> Flask:
     engine = make_engine(config["DATABASE_URL"])
     dialect = engine.dialect.name
     keys = Keys(config["AUDIT_KEY"], config.get("AUDIT_KEY_ID") or "k1")
+    count_cap = int(config.get("LIST_COUNT_CAP") or 10 ** 9)
     app = Flask("casework_floor")
     app.extensions["floor_engine"] = engine
 
@@ -341,19 +342,33 @@ def create_app(config: dict | None = None) -> Flask:
             if user.role != "leerplichtambtenaar":
                 abort(403)
             params = {"g": user.organisation_id, "limit": per_page, "offset": (page - 1) * per_page}
+            order = "ORDER BY c.due_on ASC NULLS LAST, c.id"
+            page_sql = (f"SELECT {_PAGE_COLUMNS} FROM cases c JOIN children ch ON ch.id = c.child_id "
+                        "JOIN organisations g ON g.id = c.gemeente_id WHERE ")
             if q:
+                # As casework/services/paging.py: the page's ids with the exact total as a window
+                # count (one pass over the matches), then those cases.
                 if len(q) < 3:
                     abort(400)  # the floor measures the indexed search only
-                where = search_where(dialect, q)
                 params.update(p=like_pattern(q), phrase='"' + q.replace('"', '""') + '"')
+                found = conn.execute(text(
+                    f"SELECT c.id, count(*) OVER () AS total FROM cases c "
+                    f"WHERE {search_where(dialect, q)} {order} LIMIT :limit OFFSET :offset"),
+                    params).all()
+                total = found[0].total if found else 0
+                ids = [r.id for r in found]
+                by_id = {r.id: r for r in conn.execute(
+                    text(page_sql + "c.id IN :ids").bindparams(bindparam("ids", expanding=True)),
+                    {"ids": ids}).all()} if ids else {}
+                rows = [by_id[i] for i in ids if i in by_id]
             else:
-                where = "c.gemeente_id = :g"
-            total = conn.execute(text(f"SELECT count(c.id) FROM cases c WHERE {where}"),
-                                 params).scalar_one()
-            rows = conn.execute(text(
-                f"SELECT {_PAGE_COLUMNS} FROM cases c JOIN children ch ON ch.id = c.child_id "
-                f"JOIN organisations g ON g.id = c.gemeente_id WHERE {where} "
-                "ORDER BY c.due_on ASC NULLS LAST, c.id LIMIT :limit OFFSET :offset"), params).all()
+                # The count stops at the cap, as casework's (LIST_COUNT_CAP).
+                found = conn.execute(text(
+                    "SELECT count(*) FROM (SELECT c.id FROM cases c WHERE c.gemeente_id = :g "
+                    "LIMIT :cap) AS t"), {"g": user.organisation_id, "cap": count_cap + 1}).scalar_one()
+                total = min(found, count_cap)
+                rows = conn.execute(text(page_sql + f"c.gemeente_id = :g {order} "
+                                         "LIMIT :limit OFFSET :offset"), params).all()
             now = utcnow()
             what = "zaken_zoeken" if q else "zaken_lijst"
             if rows:

@@ -121,7 +121,7 @@ def markdown_table(results: list[dict]) -> str:
     per database casework, floor and ratio, then the goal and the verdicts."""
     labels = [r["meta"].get("label") or r["meta"].get("database", "?") for r in results]
     figures: list[str] = []
-    for r in results:
+    for r in sorted(results, key=lambda r: -len(r.get("table", []))):  # the fullest one's order
         for row in r.get("table", []):
             if row["figure"] not in figures:
                 figures.append(row["figure"])
