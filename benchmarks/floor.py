@@ -151,8 +151,7 @@ SEAL_SQL = {
 }
 LAST_ROW_SQL = text("SELECT seq, hash FROM audit_events WHERE case_id = :c ORDER BY seq DESC LIMIT 1")
 
-_PAGE_COLUMNS = ("c.id, c.type, c.reference, c.state, c.due_on, c.updated_at, c.child_id, "
-                 "ch.voornaam, ch.achternaam, ch.geboortedatum, g.naam AS gemeente_naam")
+_PAGE_COLUMNS = "c.id, c.type, c.reference, c.state, c.due_on, c.updated_at, c.child_id"
 # The search conditions casework/search.py builds for an LPA (a text of 3 characters or more).
 _NAME = "lower(children.voornaam || ' ' || children.achternaam) LIKE lower(:p) ESCAPE '\\'"
 
@@ -343,8 +342,10 @@ def create_app(config: dict | None = None) -> Flask:
                 abort(403)
             params = {"g": user.organisation_id, "limit": per_page, "offset": (page - 1) * per_page}
             order = "ORDER BY c.due_on ASC NULLS LAST, c.id"
-            page_sql = (f"SELECT {_PAGE_COLUMNS} FROM cases c JOIN children ch ON ch.id = c.child_id "
-                        "JOIN organisations g ON g.id = c.gemeente_id WHERE ")
+            # The page from cases alone (ix_cases_gemeente_due's order), the children and the
+            # gemeente after it by id: a join in the page query lets SQLite's planner start from
+            # the wrong table.
+            page_sql = f"SELECT {_PAGE_COLUMNS} FROM cases c WHERE "
             if q:
                 # As casework/services/paging.py: the page's ids with the exact total as a window
                 # count (one pass over the matches), then those cases.
@@ -369,6 +370,12 @@ def create_app(config: dict | None = None) -> Flask:
                 total = min(found, count_cap)
                 rows = conn.execute(text(page_sql + f"c.gemeente_id = :g {order} "
                                          "LIMIT :limit OFFSET :offset"), params).all()
+            children = {r.id: r for r in conn.execute(
+                text("SELECT id, voornaam, achternaam, geboortedatum FROM children WHERE id IN :ids")
+                .bindparams(bindparam("ids", expanding=True)),
+                {"ids": sorted({r.child_id for r in rows})}).all()} if rows else {}
+            gemeente_naam = conn.execute(text("SELECT naam FROM organisations WHERE id = :g"),
+                                         {"g": user.organisation_id}).scalar()
             now = utcnow()
             what = "zaken_zoeken" if q else "zaken_lijst"
             if rows:
@@ -379,9 +386,10 @@ def create_app(config: dict | None = None) -> Flask:
                     for r in rows])
         items = [{"id": r.id, "type": r.type, "reference": r.reference, "state": r.state,
                   "due_on": _iso(r.due_on), "updated_at": _iso(r.updated_at),
-                  "child": {"id": r.child_id, "voornaam": r.voornaam, "achternaam": r.achternaam,
-                            "geboortedatum": _iso(r.geboortedatum)},
-                  "gemeente": {"id": user.organisation_id, "naam": r.gemeente_naam}}
+                  "child": {"id": r.child_id, "voornaam": children[r.child_id].voornaam,
+                            "achternaam": children[r.child_id].achternaam,
+                            "geboortedatum": _iso(children[r.child_id].geboortedatum)},
+                  "gemeente": {"id": user.organisation_id, "naam": gemeente_naam}}
                  for r in rows]
         return jsonify(items=items, total=total, page=page, per_page=per_page)
 
