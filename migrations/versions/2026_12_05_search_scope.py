@@ -93,6 +93,24 @@ def _run(statements: tuple[str, ...]) -> None:
         op.execute(statement)
 
 
+def _refresh_statistics(dialect: str) -> None:
+    """The planner's statistics for cases, with the new indexes and column (this migration and
+    the list indexes before it). Without them SQLite, which had statistics of the old indexes
+    only, read a gemeente's 184,393 cases for a search at a million cases (0.3 s instead of 20
+    ms). SQLite only where statistics were kept before (generate, or an ANALYZE by hand): a
+    database without them keeps the planner's defaults, which suit a growing table better than
+    the figures of a small one."""
+    if dialect == "postgresql":
+        op.execute("ANALYZE cases")
+    elif dialect == "sqlite":
+        bind = op.get_bind()
+        kept = bind.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar()
+        if kept and bind.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'cases'").scalar():
+            op.execute("ANALYZE cases")
+
+
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     op.add_column("cases", sa.Column("kind_naam", sa.String(length=201), nullable=True))
@@ -101,6 +119,7 @@ def upgrade() -> None:
         _run(POSTGRESQL_UP)
     elif dialect == "sqlite":
         _run(SQLITE_UP)
+    _refresh_statistics(dialect)
 
 
 def downgrade() -> None:
