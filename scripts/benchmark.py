@@ -687,6 +687,8 @@ def letters_comparison(n: int) -> tuple[list[dict], dict | str]:
     try:
         spec = importlib.util.spec_from_file_location("bench_letters", path)
         module = importlib.util.module_from_spec(spec)
+        # Registered under its name: the worker pool pickles its functions by module name.
+        sys.modules["bench_letters"] = module
         spec.loader.exec_module(module)
         figures = module.letter_figures(processes=(1, 2), n=n)
     except Exception as exc:  # noqa: BLE001 - another helper's script: report, don't stop
