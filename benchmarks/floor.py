@@ -41,6 +41,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from casework.extensions import _sqlite_begin, _sqlite_pragmas
+
 GENESIS = "0" * 64
 _MOD = 1 << 256
 EVENT = "neem_ter_kennisgeving_aan"
@@ -181,23 +183,11 @@ def like_pattern(value: str) -> str:
 # ------------------------------------------------------------------ the app
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # as casework.extensions
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=15000")
-    cur.close()
-
-
-def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def make_engine(url: str):
     """The engine exactly as casework.extensions.Database.init_app makes it."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        # casework's own connection set-up (pragmas, BEGIN IMMEDIATE): the same engine.
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine

@@ -24,7 +24,7 @@ from casework.extensions import db, queue
 from casework.models import AccessLog, Case, Letter
 from casework.services.audit import verify_chains
 from casework.services.cases import commit, open_case
-from conftest import PG_URL, api_token
+from conftest import PG_URL, api_token, fresh_postgres_database_url
 from factories import demo_namespace, own_app
 from factories_verzuim import signaal_data
 from config import TestConfig
@@ -39,16 +39,6 @@ def _bench_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _own_postgres_url() -> str:
-    name = f"bench_floor_{make_url(PG_URL).database}"
-    base = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with base.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base.dispose()
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 def _drop_postgres(url: str) -> None:
@@ -85,7 +75,7 @@ def apps(request, app, tmp_path_factory):
     if request.param == "postgresql" and not PG_URL:
         pytest.skip("CASEWORK_TEST_DATABASE_URL not set")
     tmp_dir = tmp_path_factory.mktemp("floor")
-    url = _own_postgres_url() if request.param == "postgresql" else None
+    url = fresh_postgres_database_url("bench_floor") if request.param == "postgresql" else None
     same_backend = PG_URL is None if request.param == "sqlite" else False
     try:
         with (_sqlite_copy_app(app, tmp_dir) if same_backend else own_app(tmp_dir, url)) as ours:
