@@ -16,6 +16,7 @@ from .models import (
     AccessLog, AuditEvent, Case, Child, Letter, Organisation, User, jgz_gemeenten, parent_children, swv_buren,
     swv_gemeenten,
 )
+from .services import instellingen
 from .services.errors import Forbidden, NotFound
 from .workflows import get_workflow
 from .workflows.base import EventSpec
@@ -381,6 +382,7 @@ def get_case_for(user: User, case_id: int) -> Case:
     if case is None:
         raise NotFound("Deze zaak is niet gevonden.")
     _seen(user)[case.id] = case.version
+    instellingen.remember_loaded(case.gemeente)
     return case
 
 
@@ -391,7 +393,8 @@ def _case_query(role: str, user_id: int, organisation_id: int | None) -> Select:
     organisation changes gets a new one."""
     who = SimpleNamespace(role=role, id=user_id, organisation_id=organisation_id)
     return (select(Case).where(_case_id_condition(who, bindparam("case_id")), case_scope(who))
-            .options(joinedload(Case.child), joinedload(Case.gemeente)))
+            .options(joinedload(Case.child),
+                     joinedload(Case.gemeente).joinedload(Organisation.instellingen)))
 
 
 def _seen(user: User) -> dict:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from .base import Base, utcnow
 
@@ -51,6 +51,7 @@ class GemeenteInstellingen(Base):
     verlenging_herinnering_dagen: Mapped[int | None] = mapped_column(Integer)
     ondertekenaar_naam: Mapped[str] = mapped_column(String(200), default="")
     ondertekenaar_functie: Mapped[str] = mapped_column(String(200), default="")
-    # The letterhead logo: PNG or JPEG bytes, checked and size-limited on upload.
-    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The letterhead logo: PNG or JPEG bytes, checked and size-limited on upload. Loaded only
+    # when asked for: the settings come with every case read (policy.get_case_for).
+    logo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     logo_type: Mapped[str | None] = mapped_column(String(32))

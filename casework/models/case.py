@@ -146,12 +146,17 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
-@event.listens_for(Case, "before_insert")
-@event.listens_for(Case, "before_update")
-def _copy_report_facts(mapper, connection, case: Case) -> None:
+def copy_report_facts(case: Case) -> None:
+    """The report columns from data (REPORT_FACTS): on every insert and update."""
     for key, value in report_facts(case.data).items():
         if getattr(case, key) != value:
             setattr(case, key, value)
+
+
+@event.listens_for(Case, "before_insert")
+@event.listens_for(Case, "before_update")
+def _copy_report_facts(mapper, connection, case: Case) -> None:  # noqa: ARG001
+    copy_report_facts(case)
 
 
 class MedicalNote(Base):

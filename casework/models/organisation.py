@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
+
+if TYPE_CHECKING:
+    from .beheer import GemeenteInstellingen
 
 ORGANISATION_KINDS = ("gemeente", "swv", "school", "jgz")
 VAKANTIEREGIOS = ("noord", "midden", "zuid")
@@ -70,6 +75,11 @@ class Organisation(Base):
         primaryjoin=lambda: Organisation.id == swv_buren.c.swv_id,
         secondaryjoin=lambda: Organisation.id == swv_buren.c.buur_id,
     )
+
+    # A gemeente's own settings (services/instellingen.py), read with a case.
+    instellingen: Mapped[GemeenteInstellingen | None] = relationship(
+        "GemeenteInstellingen", primaryjoin="Organisation.id == GemeenteInstellingen.gemeente_id",
+        foreign_keys="GemeenteInstellingen.gemeente_id", uselist=False, viewonly=True)
 
     def __repr__(self) -> str:
         return f"<Organisation {self.kind} {self.naam!r}>"

@@ -31,6 +31,7 @@ from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
 
 from casework.extensions import db
@@ -119,17 +120,16 @@ def add_mac(acc: str, mac: str, sign: int = 1) -> str:
 # ------------------------------------------------------------------ writing
 
 
-def _locked_seals(case_id: int) -> tuple[AuditSeal | None, AuditSeal | None]:
-    """The case's seal and the global one, locked in one statement (the global first, the same
-    order for every writer)."""
-    rows = db.session.scalars(_SEALS_QUERY, {"case_id": case_id}).all()
-    found = {row.case_id: row for row in rows}
+def _locked_seals(case_id: int):
+    """The case's seal and the global one (rows, not objects), locked in one statement (the
+    global first, the same order for every writer)."""
+    found = {row.case_id: row for row in db.session.execute(_SEALS_QUERY, {"case_id": case_id})}
     return found.get(case_id), found.get(GLOBAL_SEAL)
 
 
-_SEALS_QUERY = (select(AuditSeal).where(AuditSeal.case_id.in_((GLOBAL_SEAL, bindparam("case_id"))))
-                .order_by(AuditSeal.case_id).with_for_update()
-                .execution_options(populate_existing=True))
+_SEALS_QUERY = (select(AuditSeal.__table__)
+                .where(AuditSeal.case_id.in_((GLOBAL_SEAL, bindparam("case_id"))))
+                .order_by(AuditSeal.case_id).with_for_update())
 
 
 def append_audit(case_id: int, event: str, from_state: str | None, to_state: str,
@@ -164,11 +164,11 @@ _AUDIT_INSERT = insert(AuditEvent.__table__)
 _AUDIT_COLUMNS = tuple(c.key for c in AuditEvent.__table__.columns if c.key != "id")
 
 
-def _seal(sealer: Sealer, case_id: int, seal: AuditSeal | None, whole: AuditSeal | None,
-          rows: int, head: str) -> None:
+def _seal(sealer: Sealer, case_id: int, seal, whole, rows: int, head: str) -> None:
     """The case's seal and the global one after a new row, written with plain statements (the
-    unit of work would cost more than they do); the loaded seals are updated in the session as
-    committed values, so the session and the table agree."""
+    unit of work would cost more than they do); a seal the session holds as an object (a check
+    earlier in the transaction) is updated there as committed values, so the session and the
+    table agree."""
     now = utcnow()
     acc = whole.head if whole is not None else GENESIS
     n_cases = (whole.n_cases or 0) if whole is not None else 0
@@ -194,9 +194,11 @@ def _seal(sealer: Sealer, case_id: int, seal: AuditSeal | None, whole: AuditSeal
         db.session.execute(_SEAL_UPDATE, [
             {f"b_{name}": value for name, value in {"case_id": key, **values[key]}.items()}
             for key in loaded])
-    for key, row in loaded.items():
-        for name, value in values[key].items():
-            set_committed_value(row, name, value)
+    for key in loaded:
+        held = db.session.identity_map.get(identity_key(AuditSeal, key))
+        if held is not None:
+            for name, value in values[key].items():
+                set_committed_value(held, name, value)
 
 
 _SEAL_TABLE = AuditSeal.__table__
@@ -376,7 +378,8 @@ def reseal(batch: int = 5000) -> int:
     their old keys stay in CASEWORK_AUDIT_KEYS_OLD to verify them. Returns the seals changed."""
     sealer = Sealer()
     changed, acc, n_cases = 0, GENESIS, 0
-    whole = _locked_seals(GLOBAL_SEAL)[1]
+    whole = db.session.scalar(select(AuditSeal).where(AuditSeal.case_id == GLOBAL_SEAL)
+                              .with_for_update().execution_options(populate_existing=True))
     seals = db.session.scalars(select(AuditSeal).where(AuditSeal.case_id != GLOBAL_SEAL)
                                .order_by(AuditSeal.case_id).with_for_update()).all()
     for seal in seals:

@@ -14,7 +14,7 @@ from collections import ChainMap
 from collections.abc import Mapping
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from casework.extensions import db, transaction_cache
 from casework.models import GemeenteInstellingen
@@ -41,6 +41,14 @@ def row(gemeente_id: int | None) -> GemeenteInstellingen | None:
         with db.session.no_autoflush:
             cache[gemeente_id] = db.session.get(GemeenteInstellingen, gemeente_id)
     return cache[gemeente_id]
+
+
+def remember_loaded(gemeente) -> None:
+    """The settings a case read brought along with its gemeente (policy.get_case_for), so that
+    row() needs no statement of its own in this transaction."""
+    loaded = inspect(gemeente).dict if gemeente is not None else {}
+    if "instellingen" in loaded:
+        transaction_cache("gemeente_instellingen").setdefault(gemeente.id, loaded["instellingen"])
 
 
 def for_gemeente(gemeente_id: int | None) -> Mapping:

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from flask import current_app
 
 from casework import policy
 from casework.extensions import db
-from casework.models import Case, Letter, Organisation, User, utcnow
+from casework.models import Case, Letter, Organisation, User, parent_children, utcnow
 from casework.workflows import get_workflow
 from casework.workflows.base import EventSpec, age_on
 from . import instellingen
@@ -26,7 +26,7 @@ def _recipients(case: Case, role: str) -> list[dict]:
     """Who gets the letter: {role, user_id, org_id, naam, adres_regels}."""
     if role == "ouder":
         child = case.child
-        parents = sorted(child.parents, key=lambda u: u.id)
+        parents = _parents(child)
         if not parents:  # a paper notice for a family without a portal account
             return [{"role": "ouder", "user_id": None, "org_id": None,
                      "naam": f"De ouder(s)/verzorger(s) van {child.naam}",
@@ -65,6 +65,20 @@ def _recipients(case: Case, role: str) -> list[dict]:
                  "naam": f"{swv.naam}, t.a.v. de adviseur onderwijskundig perspectief",
                  "adres_regels": _address_lines(swv.adres, swv.postcode_plaats)}]
     return []
+
+
+# The parents' names and addresses for their letters, built once; the child is a parameter.
+_PARENTS_QUERY = (select(User.id, User.naam, User.adres, User.postcode_plaats)
+                  .join(parent_children, parent_children.c.user_id == User.id)
+                  .where(parent_children.c.child_id == bindparam("child_id")).order_by(User.id))
+
+
+def _parents(child) -> list:
+    """The child's parents by id: the loaded ones, or only the columns a letter needs (loading
+    the users whole cost more than the letter's other facts together)."""
+    if "parents" in inspect(child).dict:
+        return sorted(child.parents, key=lambda u: u.id)
+    return list(db.session.execute(_PARENTS_QUERY, {"child_id": child.id}))
 
 
 def _afzender(case: Case, actor: User | None) -> dict:
