@@ -375,8 +375,9 @@ def visible_cases(user: User) -> Select:
 
 
 def get_case_for(user: User, case_id: int) -> Case:
-    """The case under the id this user knows it by (public_case_id), or a 404. Its child and
-    gemeente come with it (every view of a case and every letter needs them)."""
+    """The case under the id this user knows it by (public_case_id), or a 404. Its child, school
+    and gemeente and the gemeente's settings come with it (every view of a case and every letter
+    needs them; a verzuim case's letters go to its school)."""
     q = _case_query(user.role, user.id, user.organisation_id)
     case = db.session.scalar(q, {"case_id": case_id})
     if case is None:
@@ -393,7 +394,7 @@ def _case_query(role: str, user_id: int, organisation_id: int | None) -> Select:
     organisation changes gets a new one."""
     who = SimpleNamespace(role=role, id=user_id, organisation_id=organisation_id)
     return (select(Case).where(_case_id_condition(who, bindparam("case_id")), case_scope(who))
-            .options(joinedload(Case.child),
+            .options(joinedload(Case.child), joinedload(Case.school),
                      joinedload(Case.gemeente).joinedload(Organisation.instellingen)))
 
 

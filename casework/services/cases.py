@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, inspect, select, update
@@ -130,10 +131,15 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
         note = payload_dump["medische_notitie"]
         if note:
             db.session.add(MedicalNote(case_id=case.id, author_id=actor.id, text=note))
-    if is_new or not _write_case(case):
+    written = None if is_new else _write_case(case)
+    if written is None:
         db.session.flush()
-    # Relations may have changed through their id columns; reload them for the letters.
-    db.session.expire(case, ["swv", "deskundige", "school"])
+    # Relations may have changed through their id columns; reload those for the letters (an
+    # unchanged one stays: expiring it would drop the loaded object and cost a read).
+    stale = [relation for relation, column in _RELATION_COLUMNS.items()
+             if written is None or column in written]
+    if stale:  # (an empty list would expire every attribute)
+        db.session.expire(case, stale)
     row = audit.append_audit(case.id, spec.name, None if from_state == NEW else from_state,
                              case.state, actor.id if actor else None, actor_role, payload_dump,
                              spec.audit_details(ctx) if spec.audit_details else None)
@@ -148,12 +154,14 @@ def _transition(case: Case, spec, ctx: GuardContext, actor: User | None, actor_r
 # The columns a transition may change, by attribute name (all of Case's own columns).
 _CASE_COLUMNS = {attr.key: attr.columns[0] for attr in inspect(Case).column_attrs}
 _CASE_TABLE = Case.__table__
+# Relations the letters read, by the column a transition sets them through.
+_RELATION_COLUMNS = {"swv": "swv_id", "deskundige": "deskundige_id", "school": "school_id"}
 
 
-def _write_case(case: Case) -> bool:
+def _write_case(case: Case) -> frozenset[str] | None:
     """The case's changes as one UPDATE with the version check the ORM would make ("WHERE
     version = n", the version one up), when the case is the only change in the session and only
-    its columns changed; False leaves it to the session's flush (a new note, a changed child, a
+    its columns changed; returns the columns written. None leaves it to the session's flush (a new note, a changed child, a
     relation set as an object). The before_update hook's report facts are copied first, as the
     flush would. A lost race raises StaleDataError, as the flush would (fire() makes it a 409).
 
@@ -162,25 +170,31 @@ def _write_case(case: Case) -> bool:
     state = inspect(case)
     dirty = session.dirty
     if session.new or session.deleted or len(dirty) != 1 or case not in dirty:
-        return False
+        return None
     copy_report_facts(case)
     changed = list(state.committed_state)
     if not changed or "version" in changed or any(key not in _CASE_COLUMNS for key in changed):
-        return False
-    values = {_CASE_COLUMNS[key].name: state.dict[key] for key in changed}
+        return None
     version = case.version
-    values["version"] = version + 1
+    params = {f"v_{key}": state.dict[key] for key in changed}
+    params.update(_id=case.id, _version=version, v_version=version + 1)
     # On the session's connection: session.execute() would autoflush the case first.
-    result = session.connection().execute(
-        update(_CASE_TABLE).where(_CASE_TABLE.c.id == bindparam("_id"),
-                                  _CASE_TABLE.c.version == bindparam("_version")).values(values),
-        {"_id": case.id, "_version": version})
+    result = session.connection().execute(_case_update(tuple(sorted(changed))), params)
     if result.rowcount != 1:
         raise StaleDataError(f"De zaak {case.id} is intussen gewijzigd (versie {version}).")
     state.dict["version"] = version + 1
     # What the flush does after its UPDATE: the loaded values are now the committed ones.
     state._commit_all(state.dict, session.identity_map)
-    return True
+    return frozenset(changed)
+
+
+@lru_cache(maxsize=256)
+def _case_update(keys: tuple[str, ...]):
+    """UPDATE cases SET <these columns and the version> WHERE id AND version, built once per
+    set of columns (a few per event): building and keying it cost as much as running it."""
+    return (update(_CASE_TABLE)
+            .where(_CASE_TABLE.c.id == bindparam("_id"), _CASE_TABLE.c.version == bindparam("_version"))
+            .values({_CASE_COLUMNS[key]: bindparam(f"v_{key}") for key in (*keys, "version")}))
 
 
 def _wrong_state_message(wf, case, spec, actor: User | None = None) -> str:
