@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import partial
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from casework import policy, search
 from casework.extensions import db
@@ -48,11 +47,11 @@ def list_cases():
         conditions.append(search.cases_matching(params.q, user))
     cases = select(Case).where(*conditions)
     found = paging.case_page(
-        cases.options(selectinload(Case.child), selectinload(Case.gemeente)),
+        cases,
         # NULLS LAST is ix_cases_gemeente_due's own order: PostgreSQL reads the page from it.
         partial(policy.list_order, user), params.page, params.per_page, search=bool(params.q),
-        count_query=cases)
-    rows = found.rows
+        by_id_query=policy.visible_cases(user))
+    rows = paging.with_children_and_gemeenten(found.rows)
     items = [case_summary(user, case) for case in rows]
     audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
                             "zaken_zoeken" if params.q else "zaken_lijst")

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from casework.extensions import db
-from casework.models import Case
+from casework.models import Case, Child, Organisation
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,17 @@ def count_cases(query: Select) -> tuple[int, bool]:
 
 
 def case_page(query: Select, order: Callable, page: int, per_page: int, *, search: bool,
-              count_query: Select | None = None) -> Page:
+              count_query: Select | None = None, by_id_query: Select | None = None) -> Page:
     """`query` (selecting Case, with its loader options) in the order `order(columns)` gives
     (policy.list_order: columns None for the cases table, or a subquery's), page `page`.
 
     count_query (default `query`): the same cases without joins or loader options; the count,
     and a search's first step, run on it.
+
+    by_id_query (default `query`): how a search's second step reads the page's cases by id: the
+    user's scope (policy) with the loader options, without the search itself. The ids come from
+    the search in this transaction; matching the text once more for 25 rows cost as much as
+    finding them (5 ms at a million cases on SQLite).
 
     A search goes in two steps: the page's ids with the exact total as a window count, from the
     indexes where the engine can (SQLite: no case row is read for the matches that do not make
@@ -61,10 +67,31 @@ def case_page(query: Select, order: Callable, page: int, per_page: int, *, searc
             total, capped = count_cases(base)
             return Page([], total, capped)
         ids = [row.id for row in found]
-        rows = (db.session.scalars(query.where(Case.id.in_(ids))).unique().all() if ids else [])
+        by_id = by_id_query if by_id_query is not None else query
+        rows = (db.session.scalars(by_id.where(Case.id.in_(ids))).unique().all() if ids else [])
         by_id = {case.id: case for case in rows}
         return Page([by_id[i] for i in ids if i in by_id], found[0].total if found else 0, False)
     total, capped = count_cases(base)
     rows = list(db.session.scalars(query.order_by(*order(None)).limit(per_page).offset(offset))
                 .unique())
     return Page(rows, total, capped)
+
+
+# Built once: a page's children and gemeenten by id.
+_CHILDREN = select(Child).where(Child.id.in_(bindparam("ids", expanding=True)))
+_ORGANISATIONS = select(Organisation).where(Organisation.id.in_(bindparam("ids", expanding=True)))
+
+
+def with_children_and_gemeenten(rows: list[Case]) -> list[Case]:
+    """The page's children and gemeenten in one read each, set on its cases as loaded (what
+    selectinload does, without building its statements anew for every page: that cost more
+    than the reads)."""
+    if rows:
+        children = {c.id: c for c in db.session.scalars(
+            _CHILDREN, {"ids": sorted({case.child_id for case in rows})})}
+        gemeenten = {g.id: g for g in db.session.scalars(
+            _ORGANISATIONS, {"ids": sorted({case.gemeente_id for case in rows})})}
+        for case in rows:
+            set_committed_value(case, "child", children.get(case.child_id))
+            set_committed_value(case, "gemeente", gemeenten.get(case.gemeente_id))
+    return rows

@@ -143,16 +143,19 @@ def cases():
     per_page = current_app.config.get("WEB_PER_PAGE", PER_PAGE)
     page = _page_arg()
     order = partial(policy.list_order, user)
-    listed = query.join(Child, Case.child_id == Child.id).options(
-        contains_eager(Case.child), joinedload(Case.gemeente))
+    def with_child(cases):
+        return cases.join(Child, Case.child_id == Child.id).options(
+            contains_eager(Case.child), joinedload(Case.gemeente))
+
+    listed, by_id = with_child(query), with_child(policy.visible_cases(user))
     # Counted on cases alone (no join with children): an index-only count at a million cases.
     found = paging.case_page(listed, order, page, per_page, search=bool(q),
-                             count_query=query)
+                             count_query=query, by_id_query=by_id)
     pages = max(math.ceil(found.total / per_page), 1)
     if page > pages:  # past the end (an old link): the last page
         page = pages
         found = paging.case_page(listed, order, page, per_page,
-                                 search=bool(q), count_query=query)
+                                 search=bool(q), count_query=query, by_id_query=by_id)
     rows, total = found.rows, found.total
     audit_service.log_reads(user, [(c.id, c.child_id, c.type) for c in rows],
                             "zaken_zoeken" if q else "zaken_lijst", via="web")
