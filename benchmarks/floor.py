@@ -342,10 +342,12 @@ def create_app(config: dict | None = None) -> Flask:
                 if len(q) < 3:
                     abort(400)  # the floor measures the indexed search only
                 params.update(p=like_pattern(q), phrase='"' + q.replace('"', '""') + '"')
+                # The matches first (MATERIALIZED), then sorted, as paging.py: without it the
+                # planner may walk the gemeente's due-date index for the LIMIT above the window.
                 found = conn.execute(text(
-                    f"SELECT c.id, count(*) OVER () AS total FROM cases c "
-                    f"WHERE {search_where(dialect, q)} {order} LIMIT :limit OFFSET :offset"),
-                    params).all()
+                    f"WITH matches AS MATERIALIZED (SELECT c.id, c.due_on FROM cases c "
+                    f"WHERE {search_where(dialect, q)}) SELECT c.id, count(*) OVER () AS total "
+                    f"FROM matches c {order} LIMIT :limit OFFSET :offset"), params).all()
                 total = found[0].total if found else 0
                 ids = [r.id for r in found]
                 by_id = {r.id: r for r in conn.execute(
