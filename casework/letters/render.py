@@ -56,6 +56,17 @@ env = Environment(
 env.filters["datum"] = format_datum
 env.filters["datum_tijd"] = format_datum_tijd
 
+
+def een_regel(value: Any) -> str:
+    """A value on one line of a block whose source line breaks are its lines (class "regels",
+    white-space: pre-line): a line break in the value becomes a space, as in the rest of the
+    letter."""
+    text = value if isinstance(value, str) else str(value)  # Markup stays Markup
+    return text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+
+
+env.filters["een_regel"] = een_regel
+
 # kind → onderwerp (subject line). The template is templates/letters/<kind>.html.
 LETTER_KINDS: dict[str, str] = {
     "v5a_ontvangstbevestiging": "Ontvangstbevestiging kennisgeving vrijstelling leerplicht",
