@@ -8,11 +8,13 @@ about a verzuim route or its cause in a letter to a school).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -472,17 +474,57 @@ def _fit_logo(body: bytes, mime: str) -> tuple[bytes, str]:
 _renderer = _Renderer()
 
 
+class _Collector:
+    """Python's cyclic garbage collector, paused while WeasyPrint makes a letter.
+
+    A letter leaves about 4,000 objects in reference cycles (parsed elements, styles, boxes),
+    which only the collector frees. Running, it collected about six times during every letter,
+    and what was still in use then went to the older generations, so that about every twentieth
+    letter set off a collection of the whole process (some 55 ms): some 5 ms a letter on average
+    (v5a_ontvangstbevestiging). Paused, the letter's cycles are collected once, just after the
+    letter (the youngest generation, under 2 ms).
+
+    The collector is one per process: it stays paused while any thread makes a letter, each
+    letter collects its own cycles when done, and it runs as before once no letter is being
+    made (if it ran before the first one began)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.letters = 0  # letters being made now, in all threads
+        self.was_enabled = False
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        with self.lock:
+            if self.letters == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.letters += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.letters -= 1
+                if self.letters == 0 and self.was_enabled:
+                    gc.enable()
+            gc.collect(0)
+
+
+_collector = _Collector()
+
+
 def render_pdf(html: str, resources: Mapping[str, tuple[bytes, str]] | None = None) -> bytes:
     """HTML → PDF bytes, with the letters' stylesheet (brief.css). Only ``data:`` URLs and the
     given in-memory `resources` are fetched; any other URL raises."""
     if resources and LOGO_URL in resources:
         resources = {**resources, LOGO_URL: _renderer.logo(resources[LOGO_URL])}
     try:
-        return HTML(string=html, url_fetcher=DataOnlyURLFetcher(resources)).write_pdf(
-            stylesheets=[_renderer.stylesheet], font_config=_renderer.font_config,
-            # Only the in-memory resources (the logo) are worth keeping; a data: URL is not in
-            # any letter, so a letter without resources gets a fresh cache.
-            cache=_renderer.image_cache(resources) if resources else None)
+        with _collector.paused():
+            return HTML(string=html, url_fetcher=DataOnlyURLFetcher(resources)).write_pdf(
+                stylesheets=[_renderer.stylesheet], font_config=_renderer.font_config,
+                # Only the in-memory resources (the logo) are worth keeping; a data: URL is not
+                # in any letter, so a letter without resources gets a fresh cache.
+                cache=_renderer.image_cache(resources) if resources else None)
     except FatalURLFetchingError as exc:
         # WeasyPrint's fatal error is a BaseException; turn it into one callers can catch.
         raise ExternalResourceError(str(exc.__cause__ or exc)) from exc
