@@ -409,7 +409,7 @@ LOGO_BOX_PIXELS = (709, 213)
 class _Renderer(threading.local):
     """What WeasyPrint can reuse from one letter to the next, per thread (Pango's font map is not
     shared between threads): the font configuration (fontconfig and Pango set-up, ~15 ms a
-    letter when made anew), the parsed stylesheet, and the decoded images.
+    letter when made anew), the parsed stylesheet, the URL fetcher, and the decoded images.
 
     Images are cached per set of in-memory resources, keyed by their SHA-256: WeasyPrint keys
     its image cache by URL, and every logo has the same URL (LOGO_URL), so one cache for all
@@ -421,6 +421,16 @@ class _Renderer(threading.local):
                               font_config=self.font_config)
         self.image_caches: OrderedDict[tuple, dict] = OrderedDict()
         self.logos: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+        # One fetcher per thread, given each letter's resources: making one builds urllib's
+        # handlers (proxies from the environment, HTTPS, …) that it never uses.
+        self.fetcher = DataOnlyURLFetcher()
+
+    def url_fetcher(
+        self, resources: Mapping[str, tuple[bytes, str]] | None
+    ) -> DataOnlyURLFetcher:
+        """This thread's fetcher, serving only ``resources`` (and data: URLs)."""
+        self.fetcher.resources = dict(resources or {})
+        return self.fetcher
 
     def logo(self, logo: tuple[bytes, str]) -> tuple[bytes, str]:
         """The logo as letters embed it: at most LOGO_BOX_PIXELS, turned upright (EXIF); made
@@ -520,7 +530,7 @@ def render_pdf(html: str, resources: Mapping[str, tuple[bytes, str]] | None = No
         resources = {**resources, LOGO_URL: _renderer.logo(resources[LOGO_URL])}
     try:
         with _collector.paused():
-            return HTML(string=html, url_fetcher=DataOnlyURLFetcher(resources)).write_pdf(
+            return HTML(string=html, url_fetcher=_renderer.url_fetcher(resources)).write_pdf(
                 stylesheets=[_renderer.stylesheet], font_config=_renderer.font_config,
                 # Only the in-memory resources (the logo) are worth keeping; a data: URL is not
                 # in any letter, so a letter without resources gets a fresh cache.
