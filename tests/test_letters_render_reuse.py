@@ -69,3 +69,46 @@ def test_a_large_logo_is_embedded_at_print_size_and_a_small_one_as_uploaded():
     pdf, _ = render_letter("v5a_intrekking", context, (small, "image/png"))
     [image] = PdfReader(io.BytesIO(pdf)).pages[0].images
     assert image.image.size == (40, 20)
+
+
+def test_the_garbage_collector_is_paused_during_a_letter_only():
+    import gc
+    import threading
+
+    context = make_context("v5a_intrekking")
+    seen = []
+    real_write_pdf = render.HTML.write_pdf
+
+    def write_pdf(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_write_pdf(self, *args, **kwargs)
+
+    render.HTML.write_pdf = write_pdf
+    try:
+        assert gc.isenabled()
+        render_letter("v5a_intrekking", context)
+        assert gc.isenabled()  # back on after the letter
+        # Threads: paused while any letter is being made, on again when none is.
+        threads = [threading.Thread(target=render_letter, args=("v5a_intrekking", context))
+                   for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert gc.isenabled() and render._collector.letters == 0
+        # A process that turned the collector off keeps it off.
+        gc.disable()
+        try:
+            render_letter("v5a_intrekking", context)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        # A letter that fails leaves the collector as it was.
+        try:
+            render.render_pdf('<img src="http://127.0.0.1:9/x.png">')
+        except render.ExternalResourceError:
+            pass
+        assert gc.isenabled() and render._collector.letters == 0
+    finally:
+        render.HTML.write_pdf = real_write_pdf
+    assert seen and not any(seen)
