@@ -161,9 +161,10 @@ _RELATION_COLUMNS = {"swv": "swv_id", "deskundige": "deskundige_id", "school": "
 def _write_case(case: Case) -> frozenset[str] | None:
     """The case's changes as one UPDATE with the version check the ORM would make ("WHERE
     version = n", the version one up), when the case is the only change in the session and only
-    its columns changed; returns the columns written. None leaves it to the session's flush (a new note, a changed child, a
-    relation set as an object). The before_update hook's report facts are copied first, as the
-    flush would. A lost race raises StaleDataError, as the flush would (fire() makes it a 409).
+    its columns changed; returns the columns written. None leaves it to the session's flush (a
+    new note, a changed child, a relation set as an object). The before_update hook's report
+    facts are copied first, as the flush would. A lost race raises StaleDataError, as the flush
+    would (fire() makes it a 409).
 
     The unit of work costs more than the statement: a fire is mostly this one write."""
     session = db.session
