@@ -4,12 +4,14 @@ What matches: a case-insensitive substring of the child's "voornaam achternaam" 
 name, or across both, as in "sam jans") and of the case reference; `%`, `_` and `\\` are taken
 literally. The SWV adviser finds a case by the child's name only where the case has toestemming.
 
-How it stays fast (migrations 2026_11_23_search_indexes and 2026_12_05_search_scope):
+How it stays fast (migrations 2026_11_23_search_indexes, 2026_12_05_search_scope and
+2026_12_06_search_index_upkeep):
 - PostgreSQL: GIN trigram indexes (pg_trgm) on `lower(voornaam || ' ' || achternaam)` (children)
   and on the cases' own `(gemeente_id, lower(kind_naam))` and `(gemeente_id, lower(reference))`
-  (btree_gin), besides `lower(reference)`. The conditions below are exactly `<indexed
-  expression> LIKE lower(:pattern)`, so the planner reads the candidate rows from the index
-  (Bitmap Index Scan) and rechecks them; for a gemeente's user only that gemeente's.
+  (btree_gin; it serves a search without a gemeente too), without a pending list. The
+  conditions below are exactly `<indexed expression> LIKE lower(:pattern)`, so the planner reads
+  the candidate rows from the index (Bitmap Index Scan) and rechecks them; for a gemeente's user
+  only that gemeente's.
 - SQLite: FTS5 tables with the trigram tokenizer, `children_fts` (over the view `children_naam`)
   and `cases_fts` (over `cases.reference`), external content kept in step by triggers. A text of
   three characters or more first narrows to the rows whose trigrams match; for a text in ASCII
@@ -31,6 +33,8 @@ MIN_INDEXED_LENGTH = 3
 
 # Schema objects of the search indexes that the models do not describe (Alembic's comparison of
 # models and database leaves them alone: migrations/env.py and tests/test_migrations.py).
+# ix_cases_reference_trgm went in 2026_12_06_search_index_upkeep (the scoped one serves every
+# search); it stays known here for a database taken back to before that migration.
 TRIGRAM_INDEXES = ("ix_children_naam_trgm", "ix_cases_reference_trgm", "ix_cases_naam_trgm",
                    "ix_cases_reference_scope_trgm")
 FTS_TABLES = ("children_fts", "cases_fts")
