@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench_letters.py [--n 40] [--processes 1 2] [--json]
 
-Prints, for a one-page v5a_ontvangstbevestiging and vz_uitnodiging:
+Prints, for v5a_ontvangstbevestiging (one page) and vz_uitnodiging (two pages):
 - product: render_letter() as the worker calls it (Jinja, context checks, WeasyPrint with the
   renderer's reused font set-up, stylesheet and image cache), CPU and wall ms per letter;
 - bare: a plain WeasyPrint call (HTML(string=...).write_pdf(), nothing reused) on the same
@@ -128,6 +128,16 @@ def letter_ms(kind: str, n: int, context: dict | None = None) -> dict:
     return {name: {"cpu_ms": round(statistics.median(cpu) * 1000, 1),
                    "wall_ms": round(statistics.median(wall) * 1000, 1)}
             for name, (cpu, wall) in samples.items()}
+
+
+def letter_pages(kind: str) -> int:
+    """How many pages the product's letter of `kind` has."""
+    import io
+
+    from pypdf import PdfReader
+
+    pdf, _ = render.render_letter(kind, CONTEXTS[kind])
+    return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
 # --- throughput -----------------------------------------------------------------------------
@@ -283,6 +293,7 @@ def letter_figures(processes=(1, 2), n: int = 30, rounds: int = 3) -> dict:
     """The letter figures as numbers:
 
     {"ms_per_letter": {kind: {"product"|"bare_same_html"|"plain_page": {"cpu_ms", "wall_ms"}}},
+     "pages": {kind: pages of the product's letter},
      "throughput": {N: {"worker": letters/s, "bare": letters/s, "ratio": worker/bare,
                         "ratios": [per round]}},
      "processes": [...], "n": n, "rounds": rounds, "cpu_count": ..., "load_average": ...}
@@ -295,6 +306,7 @@ def letter_figures(processes=(1, 2), n: int = 30, rounds: int = 3) -> dict:
     figures: dict = {"n": n, "rounds": rounds, "processes": list(processes),
                      "cpu_count": os.cpu_count(), "load_average": _load_average(),
                      "ms_per_letter": {kind: letter_ms(kind, n) for kind in KINDS},
+                     "pages": {kind: letter_pages(kind) for kind in KINDS},
                      "throughput": {}}
     with tempfile.TemporaryDirectory(prefix="casework-bench-letters-") as folder:
         database = _Database(Path(folder))
@@ -327,7 +339,8 @@ def print_figures(figures: dict) -> None:
           f"{figures['cpu_count']} kernen, belasting {figures['load_average']} → "
           f"{figures['load_average_after']}")
     for kind, rows in figures["ms_per_letter"].items():
-        print(f"  {kind}")
+        pages = figures["pages"][kind]
+        print(f"  {kind} ({pages} {'pagina' if pages == 1 else 'pagina’s'})")
         for name, label in (("product", "product (render_letter)"),
                             ("bare_same_html", "kale WeasyPrint, zelfde HTML"),
                             ("plain_page", "kale WeasyPrint, gewone pagina")):
